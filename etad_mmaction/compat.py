@@ -1,0 +1,131 @@
+"""Workarounds for upstream packaging defects, applied once at ``import etad_mmaction``.
+
+Each workaround checks whether it is needed and is a no-op otherwise. Nothing in
+site-packages is edited: modules are stubbed in ``sys.modules`` or flags are
+patched before ``mmaction.models`` is imported. ``APPLIED`` records which ones
+fired, for tests and bug reports.
+"""
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import types
+from typing import List
+
+APPLIED: List[str] = []
+_DONE = False
+
+
+def _check_mmcv() -> None:
+    """MMAction2 needs mmcv but the plugin does not force a distribution of it
+    (OpenMMLab convention: a user's full mmcv must not be overwritten)."""
+    if importlib.util.find_spec('mmcv') is None:
+        raise ImportError(
+            'etad_mmaction needs mmcv, and none is installed. Install the pure-Python '
+            'build with `pip install "etad-mmaction[lite]"` (or `pip install '
+            '"mmcv-lite>=2.0.0rc4,<2.2.0"`), or a full mmcv 2.x built for your torch '
+            '(`mim install "mmcv>=2.0.0rc4,<2.2.0"`).')
+
+
+def _alias_importlib_metadata() -> None:
+    """mmaction2 1.2.0 (mmaction/utils/dependency.py) imports the backport
+    ``importlib_metadata`` without declaring it as a dependency. The stdlib
+    module offers the same two names it uses."""
+    if importlib.util.find_spec('importlib_metadata') is None:
+        sys.modules['importlib_metadata'] = importlib.metadata
+        APPLIED.append('importlib_metadata')
+
+
+def _stub_missing_drn() -> None:
+    """The mmaction2 1.2.0 wheel on PyPI omits ``mmaction/models/localizers/drn/``
+    while ``localizers/__init__.py`` imports ``.drn.drn.DRN``, so
+    ``import mmaction.models`` fails. Provide a placeholder DRN that raises a
+    clear error if anyone builds it."""
+    if 'mmaction.models.localizers.drn' in sys.modules:
+        return
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return
+    root = list(spec.submodule_search_locations)[0]
+    if os.path.isdir(os.path.join(root, 'models', 'localizers', 'drn')):
+        return
+    pkg = types.ModuleType('mmaction.models.localizers.drn')
+    pkg.__path__ = []  # a package, so that ``.drn.drn`` resolves
+    mod = types.ModuleType('mmaction.models.localizers.drn.drn')
+
+    class DRN:  # noqa: D401 - placeholder
+        """Placeholder for the DRN localizer missing from the mmaction2 1.2.0 wheel."""
+
+        def __init__(self, *args, **kwargs):
+            raise ImportError('DRN is missing from the installed mmaction2 wheel '
+                              '(a packaging defect of mmaction2 1.2.0 on PyPI); '
+                              'install mmaction2 from source to use it.')
+
+    DRN.__module__ = mod.__name__
+    mod.DRN = DRN
+    pkg.drn = mod
+    sys.modules[pkg.__name__] = pkg
+    sys.modules[mod.__name__] = mod
+    APPLIED.append('drn')
+
+
+def _disable_multimodal_under_transformers5() -> None:
+    """mmaction2 1.2.0 enables its VindLU multimodal models whenever
+    ``transformers>=4.28`` is installed, and their modules import names that
+    transformers 5 removed (``transformers.file_utils`` and others), which makes
+    ``import mmaction.models`` fail. Flip the flag so MMAction2 registers its own
+    placeholders instead (the same path it takes without transformers)."""
+    try:
+        version = importlib.metadata.version('transformers')
+    except importlib.metadata.PackageNotFoundError:
+        return
+    major = int(version.split('.')[0]) if version.split('.')[0].isdigit() else 0
+    if major < 5 or 'mmaction.models.multimodal' in sys.modules:
+        return
+    dependency = importlib.import_module('mmaction.utils.dependency')
+    if getattr(dependency, 'WITH_MULTIMODAL', False):
+        dependency.WITH_MULTIMODAL = False
+        APPLIED.append('multimodal')
+
+
+def _allow_mmengine_checkpoint_types() -> None:
+    """MMEngine 0.10.7 calls ``torch.load`` without ``weights_only``; since
+    torch 2.6 that defaults to True and refuses the non-tensor objects MMEngine
+    stores in its own checkpoints (``message_hub`` holds ``HistoryBuffer`` of
+    numpy arrays), so ``--resume`` fails with ``Unsupported global``.
+    Allow-list exactly those types; weights-only loading stays on."""
+    import torch
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return  # torch < 2.4: weights_only defaults to False there anyway
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    safe = [HistoryBuffer, np.ndarray, np.dtype]
+    try:  # numpy >= 1.25 moved the reconstructor; keep whichever exists
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - older numpy
+        from numpy.core.multiarray import _reconstruct, scalar
+    safe += [_reconstruct, scalar]
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        for name in ('Float64DType', 'Float32DType', 'Float16DType', 'Int64DType',
+                     'Int32DType', 'BoolDType', 'UInt8DType'):
+            if hasattr(dtypes, name):
+                safe.append(getattr(dtypes, name))
+    safe += [np.float64, np.float32, np.int64, np.int32, np.bool_]
+    torch.serialization.add_safe_globals(safe)
+    APPLIED.append('torch_load_safe_globals')
+
+
+def apply() -> List[str]:
+    """Apply every needed workaround once; returns the names of those applied."""
+    global _DONE
+    if _DONE:
+        return APPLIED
+    _check_mmcv()
+    _alias_importlib_metadata()
+    _stub_missing_drn()
+    _disable_multimodal_under_transformers5()
+    _allow_mmengine_checkpoint_types()
+    _DONE = True
+    return APPLIED

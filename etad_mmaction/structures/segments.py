@@ -1,0 +1,105 @@
+"""Temporal IoU and (Soft-)NMS on ``[N, 2]`` segments ``(start, end)``.
+
+All functions accept ``torch.Tensor`` inputs on any device and never loop over
+pairs in Python; Soft-NMS loops over the *kept* segments only (at most
+``top_k``), each iteration a vector operation.
+"""
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+
+def pairwise_tiou(segs_a: Tensor, segs_b: Tensor) -> Tensor:
+    """Temporal IoU of every segment in ``segs_a`` [N, 2] with every one in ``segs_b`` [M, 2].
+
+    Returns ``[N, M]``. Zero-length unions give IoU 0.
+    """
+    a_s, a_e = segs_a[:, 0:1], segs_a[:, 1:2]
+    b_s, b_e = segs_b[None, :, 0], segs_b[None, :, 1]
+    inter = (torch.minimum(a_e, b_e) - torch.maximum(a_s, b_s)).clamp(min=0)
+    union = (a_e - a_s) + (b_e - b_s) - inter
+    return torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny
+                                                     if union.is_floating_point() else 1),
+                       torch.zeros_like(inter))
+
+
+def segment_tiou(segment: Tensor, segments: Tensor) -> Tensor:
+    """IoU of one segment ``[2]`` with each of ``segments`` ``[N, 2]``; returns ``[N]``."""
+    return pairwise_tiou(segment.reshape(1, 2), segments)[0]
+
+
+def segment_nms(segments: Tensor, scores: Tensor, iou_threshold: float,
+                top_k: int = -1) -> Tuple[Tensor, Tensor]:
+    """Greedy hard NMS. Returns ``(kept_segments [K, 2], kept_scores [K])`` by descending score.
+
+    Among equal scores the earlier segment is kept first (stable sort).
+    """
+    order = torch.sort(scores, descending=True, stable=True).indices
+    segments, scores = segments[order], scores[order]
+    ious = pairwise_tiou(segments, segments)
+    n = segments.shape[0]
+    suppressed = torch.zeros(n, dtype=torch.bool, device=segments.device)
+    keep = []
+    limit = n if top_k is None or top_k < 0 else min(top_k, n)
+    for i in range(n):
+        if len(keep) >= limit:
+            break
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        suppressed |= ious[i] > iou_threshold
+    idx = torch.as_tensor(keep, dtype=torch.long, device=segments.device)
+    return segments[idx], scores[idx]
+
+
+def segment_soft_nms(segments: Tensor, scores: Tensor, alpha: float = 0.4,
+                     low_threshold: float = 0.5, high_threshold: float = 0.9,
+                     top_k: int = 100, relative_to_duration: bool = False,
+                     duration: float = 1.0) -> Tuple[Tensor, Tensor]:
+    """Gaussian Soft-NMS in the BMN form (Lin et al., 2019b; ETAD App. B.2).
+
+    At each step the highest-scoring remaining segment is kept; every other
+    remaining segment whose IoU with it exceeds a threshold has its score
+    multiplied by ``exp(-iou^2 / alpha)``. The threshold is ``low_threshold +
+    (high_threshold - low_threshold) * length`` of the kept segment, with the
+    length relative to ``duration`` (BMN uses normalised [0, 1] segments, so
+    pass ``duration`` when segments are in seconds).
+
+    Returns ``(segments [K, 2], scores [K])`` with ``K <= top_k`` in keep order.
+    """
+    segments = segments.clone()
+    scores = scores.clone().to(torch.float64 if scores.dtype == torch.float64 else torch.float32)
+    n = segments.shape[0]
+    k = n if top_k is None or top_k < 0 else min(top_k, n)
+    alive = torch.ones(n, dtype=torch.bool, device=segments.device)
+    kept_idx, kept_scores = [], []
+    neg_inf = torch.tensor(float('-inf'), dtype=scores.dtype, device=scores.device)
+    for _ in range(k):
+        masked = torch.where(alive, scores, neg_inf)
+        # argmax returns the first maximal index: earlier segment wins ties.
+        i = int(torch.argmax(masked))
+        if not bool(alive[i]):
+            break
+        kept_idx.append(i)
+        kept_scores.append(scores[i].clone())
+        alive[i] = False
+        ious = segment_tiou(segments[i], segments)
+        length = (segments[i, 1] - segments[i, 0]) / duration
+        thr = low_threshold + (high_threshold - low_threshold) * length
+        decay = torch.where(alive & (ious > thr), torch.exp(-ious.square() / alpha),
+                            torch.ones_like(ious))
+        scores = scores * decay.to(scores.dtype)
+    if not kept_idx:
+        return segments[:0], scores[:0]
+    idx = torch.as_tensor(kept_idx, dtype=torch.long, device=segments.device)
+    return segments[idx], torch.stack(kept_scores)
+
+
+def batched_soft_nms(segments: Tensor, scores: Tensor, valid: Tensor, **kwargs):
+    """Soft-NMS for a batch ``segments [B, N, 2]``, ``scores [B, N]``, ``valid [B, N]``.
+
+    Returns a list of ``(segments, scores)`` per video.
+    """
+    return [segment_soft_nms(s[v], c[v], **kwargs)
+            for s, c, v in zip(segments, scores, valid)]
