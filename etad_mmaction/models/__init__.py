@@ -1,1 +1,2 @@
-
+from . import samplers  # noqa: F401
+from . import heads, localizers, losses, necks, wrappers  # noqa: F401

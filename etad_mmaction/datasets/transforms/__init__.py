@@ -1,1 +1,7 @@
+"""Pipeline transforms of the feature datasets (paper App. B.1)."""
+from .formatting import CONTRACT_META_KEYS, PackTADInputs
+from .loading import LoadTADFeature
+from .temporal import CropTADWindow, ResizeTADFeature
 
+__all__ = ['LoadTADFeature', 'ResizeTADFeature', 'CropTADWindow', 'PackTADInputs',
+           'CONTRACT_META_KEYS']

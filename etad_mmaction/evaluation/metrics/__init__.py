@@ -1,1 +1,4 @@
+"""Registered evaluation metrics."""
+from .tad_metric import TADMetric
 
+__all__ = ['TADMetric']

@@ -1,1 +1,3 @@
+from .lstm_enhancement import LSTMFeatureEnhancement
 
+__all__ = ['LSTMFeatureEnhancement']

@@ -56,12 +56,34 @@ class BaseSampler:
         for key in self.requires:
             if inputs[key] is None:
                 raise ValueError(f'{type(self).__name__} needs `{key}` to sample')
+        num = int(num)
+        for key, value in inputs.items():
+            if value is not None and value.shape[0] != num:
+                raise ValueError(f'{type(self).__name__}: `{key}` has {value.shape[0]} '
+                                 f'rows but num={num}')
+        device = next((v.device for v in inputs.values() if v is not None), None)
         k = self.num_samples(num)
         if k == num:
-            device = next((v.device for v in inputs.values() if v is not None), None)
             return torch.arange(num, device=device)
-        index = self._sample(num, k, generator=generator, **inputs)
-        return torch.sort(index.long()).values
+        index = self._sample(num, k, generator=self.cpu_generator(generator), **inputs)
+        index = torch.sort(index.long()).values
+        return index if device is None else index.to(device)
+
+    @staticmethod
+    def cpu_generator(generator: Optional[torch.Generator] = None) -> torch.Generator:
+        """The CPU generator every strategy draws from.
+
+        ``None`` gives a *fresh default-seeded* ``torch.Generator()`` (seed
+        67280421310721), so an unseeded call is deterministic and never touches
+        global state; a generator on another device seeds a CPU one with one draw.
+        """
+        if generator is None:
+            return torch.Generator()
+        if generator.device.type != 'cpu':
+            seed = torch.randint(0, 2**62, (1,), generator=generator,
+                                 device=generator.device).item()
+            return torch.Generator().manual_seed(int(seed))
+        return generator
 
     def _sample(self, num: int, k: int, *, coords, features, ious, scales,
                 generator) -> Tensor:

@@ -1,1 +1,3 @@
+from .distributed import ETADDistributedDataParallel
 
+__all__ = ['ETADDistributedDataParallel']

@@ -1,0 +1,273 @@
+"""Reading ground truth / predictions / block lists and writing submissions.
+
+Ground truth is returned as an ordered ``dict`` (file order) mapping the
+normalised video id to::
+
+    {'duration': float | None, 'subset': str | None,
+     'segments': float64 ndarray [N, 2] (seconds), 'labels': list[str] (N)}
+
+Three ground-truth formats are recognised (:func:`detect_ground_truth_format`):
+
+``activitynet``
+    official ActivityNet json ``{"database": {vid: {"subset", "duration",
+    "annotations": [{"segment", "label"}]}}, "taxonomy", "version"}``;
+``thumos``
+    ActionFormer THUMOS-14 json, same ``database`` layout with
+    ``subset`` ``Validation`` / ``Test`` and ``fps``, ``label_id`` entries;
+``anet_anno``
+    BSN / MMAction2 ``anet_anno_*.json`` ``{vid: {"duration_second",
+    "annotations": [...]}}`` without subsets; subsets come from a csv with
+    ``video`` and ``subset`` columns (``video_info_new.csv``).
+
+Predictions use the ActivityNet submission format ``{"version", "results":
+{vid: [{"label", "score", "segment"}]}, "external_data"}`` and are returned as
+an ordered ``dict`` vid -> list of ``{"label", "score", "segment"}`` (``label``
+may be missing for proposals).
+"""
+import csv
+import json
+import os
+import os.path as osp
+import tempfile
+import warnings
+from collections import OrderedDict
+from typing import Dict, Iterable, List, Optional, Set
+
+import numpy as np
+
+from .video_ids import normalize_video_id
+
+GT_FORMATS = ('activitynet', 'thumos', 'anet_anno')
+
+
+def _load_json(path: str):
+    try:
+        with open(path, 'r') as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f'{path}: not valid JSON ({e})') from e
+
+
+def detect_ground_truth_format(data, path: str = '<ground truth>') -> str:
+    """Return ``'activitynet'``, ``'thumos'`` or ``'anet_anno'`` for loaded json ``data``."""
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: ground truth must be a JSON object, got '
+                         f'{type(data).__name__}')
+    if 'database' in data:
+        db = data['database']
+        if not isinstance(db, dict):
+            raise ValueError(f'{path}: "database" must be an object')
+        first = next(iter(db.values()), {})
+        if isinstance(first, dict) and 'fps' in first and 'taxonomy' not in data:
+            return 'thumos'
+        subsets = {v.get('subset') for v in db.values() if isinstance(v, dict)}
+        if subsets & {'Test', 'Validation'} and 'taxonomy' not in data:
+            return 'thumos'
+        return 'activitynet'
+    if 'results' in data:
+        raise ValueError(f'{path}: this looks like a prediction file ("results"), '
+                         'not ground truth')
+    first = next(iter(data.values()), None)
+    if isinstance(first, dict) and 'annotations' in first:
+        return 'anet_anno'
+    raise ValueError(f'{path}: unknown ground-truth format: expected a "database" '
+                     'object (ActivityNet / THUMOS) or a BSN anet_anno mapping '
+                     '{video: {"duration_second", "annotations"}}')
+
+
+def load_video_subsets(path: str) -> Dict[str, str]:
+    """Read ``video -> subset`` from a csv with ``video`` and ``subset`` columns."""
+    with open(path, newline='') as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or not {'video', 'subset'} <= set(reader.fieldnames):
+            raise ValueError(f'{path}: csv needs the columns "video" and "subset", '
+                             f'got {reader.fieldnames}')
+        return {normalize_video_id(row['video']): row['subset'] for row in reader}
+
+
+def load_blocked(path: Optional[str]) -> Set[str]:
+    """Read a json list of video ids to exclude; ``None`` gives an empty set."""
+    if path is None:
+        return set()
+    data = _load_json(path)
+    if isinstance(data, dict):  # tolerate {"blocked": [...]}-style wrappers
+        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(data, list):
+        raise ValueError(f'{path}: blocked videos must be a JSON list of ids')
+    return {normalize_video_id(v) for v in data}
+
+
+def _parse_annotations(anns, path: str, vid: str):
+    if not isinstance(anns, list):
+        raise ValueError(f'{path}: video {vid!r}: "annotations" must be a list')
+    segs, labels = [], []
+    for i, ann in enumerate(anns):
+        try:
+            seg = ann['segment']
+            s, e = float(seg[0]), float(seg[1])
+            label = str(ann['label'])
+        except (KeyError, TypeError, IndexError, ValueError) as exc:
+            raise ValueError(f'{path}: video {vid!r} annotation {i} is malformed '
+                             f'(needs "segment": [start, end] and "label"): {ann!r}'
+                             ) from exc
+        segs.append((s, e))
+        labels.append(label)
+    return np.asarray(segs, dtype=np.float64).reshape(-1, 2), labels
+
+
+def _add_video(out, vid, duration, subset, segs, labels):
+    if vid in out:  # the same video listed with and without ``v_``
+        prev = out[vid]
+        prev['segments'] = np.concatenate([prev['segments'], segs])
+        prev['labels'] = prev['labels'] + labels
+    else:
+        out[vid] = dict(duration=duration, subset=subset, segments=segs, labels=labels)
+
+
+def load_ground_truth(path: str, subset: Optional[str] = None,
+                      video_info_file: Optional[str] = None,
+                      blocked: Optional[Iterable[str]] = None,
+                      return_format: bool = False):
+    """Load ground truth in any supported format (auto-detected).
+
+    Args:
+        path: json file.
+        subset: keep only videos of this subset (names as in the file,
+            e.g. ``validation`` or ``Test``); ``None`` keeps all.
+        video_info_file: csv with ``video,subset`` for the ``anet_anno``
+            format. When ``None`` and ``subset`` is given, a
+            ``video_info_new.csv`` next to ``path`` is used if present;
+            otherwise all videos are kept (with a warning).
+        blocked: video ids to drop.
+        return_format: also return the detected format name.
+
+    Returns:
+        ``dict`` vid -> ``{'duration', 'subset', 'segments', 'labels'}``
+        (and the format name when ``return_format``).
+    """
+    data = _load_json(path)
+    fmt = detect_ground_truth_format(data, path)
+    blocked = {normalize_video_id(v) for v in (blocked or ())}
+    out: Dict[str, dict] = OrderedDict()
+    if fmt in ('activitynet', 'thumos'):
+        items = data['database'].items()
+        subsets_seen = set()
+        for raw_vid, v in items:
+            if not isinstance(v, dict):
+                raise ValueError(f'{path}: database entry {raw_vid!r} must be an object')
+            vsub = v.get('subset')
+            subsets_seen.add(vsub)
+            if subset is not None and vsub != subset:
+                continue
+            vid = normalize_video_id(raw_vid)
+            if vid in blocked:
+                continue
+            segs, labels = _parse_annotations(v.get('annotations', []), path, raw_vid)
+            dur = v.get('duration')
+            _add_video(out, vid, None if dur is None else float(dur), vsub, segs, labels)
+    else:
+        subsets = None
+        if video_info_file is None and subset is not None:
+            cand = osp.join(osp.dirname(osp.abspath(path)), 'video_info_new.csv')
+            if osp.isfile(cand):
+                video_info_file = cand
+            else:
+                warnings.warn(f'{path}: anet_anno format has no subsets and no '
+                              f'video_info csv was given; subset {subset!r} ignored, '
+                              'all videos are used')
+                subset = None
+        if video_info_file is not None:
+            subsets = load_video_subsets(video_info_file)
+        subsets_seen = set(subsets.values()) if subsets else {None}
+        for raw_vid, v in data.items():
+            if not isinstance(v, dict) or 'annotations' not in v:
+                raise ValueError(f'{path}: entry {raw_vid!r} must be an object with '
+                                 '"annotations" (anet_anno format)')
+            vid = normalize_video_id(raw_vid)
+            vsub = subsets.get(vid) if subsets is not None else None
+            if subset is not None and vsub != subset:
+                continue
+            if vid in blocked:
+                continue
+            segs, labels = _parse_annotations(v['annotations'], path, raw_vid)
+            dur = v.get('duration_second', v.get('duration'))
+            _add_video(out, vid, None if dur is None else float(dur), vsub, segs, labels)
+    if subset is not None and subset not in subsets_seen:
+        raise ValueError(f'{path}: no video in subset {subset!r}; subsets in the file: '
+                         f'{sorted(str(s) for s in subsets_seen)}')
+    return (out, fmt) if return_format else out
+
+
+def ground_truth_from_lists(gt_videos: Dict[str, list], durations=None) -> Dict[str, dict]:
+    """Build the ground-truth dict from ``{vid: [[start, end, label], ...]}``."""
+    out: Dict[str, dict] = OrderedDict()
+    for raw_vid, anns in gt_videos.items():
+        anns = [] if anns is None else list(anns)
+        segs = np.asarray([(float(a[0]), float(a[1])) for a in anns],
+                          dtype=np.float64).reshape(-1, 2)
+        labels = [str(a[2]) for a in anns]
+        dur = None if durations is None else durations.get(raw_vid)
+        _add_video(out, normalize_video_id(raw_vid), dur, None, segs, labels)
+    return out
+
+
+def load_predictions(path: str, require_label: bool = True) -> Dict[str, List[dict]]:
+    """Read an ActivityNet submission; returns ordered ``vid -> [{label, score, segment}]``."""
+    data = _load_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get('results'), dict):
+        raise ValueError(f'{path}: prediction file needs a "results" object '
+                         '{video: [{"label", "score", "segment"}]}')
+    out: Dict[str, List[dict]] = OrderedDict()
+    for raw_vid, preds in data['results'].items():
+        if not isinstance(preds, list):
+            raise ValueError(f'{path}: results[{raw_vid!r}] must be a list')
+        vid = normalize_video_id(raw_vid)
+        lst = out.setdefault(vid, [])
+        for i, p in enumerate(preds):
+            try:
+                entry = dict(score=float(p['score']),
+                             segment=[float(p['segment'][0]), float(p['segment'][1])])
+                if 'label' in p:
+                    entry['label'] = str(p['label'])
+                elif require_label:
+                    raise KeyError('label')
+            except (KeyError, TypeError, IndexError, ValueError) as exc:
+                raise ValueError(f'{path}: results[{raw_vid!r}][{i}] is malformed (needs '
+                                 f'"score", "segment"{", label" if require_label else ""}'
+                                 f'): {p!r}') from exc
+            lst.append(entry)
+    return out
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        return x.item()
+    if hasattr(x, 'tolist'):  # torch tensors
+        return _jsonable(x.tolist())
+    return x
+
+
+def dump_predictions(results: Dict[str, List[dict]], path: str,
+                     version: str = 'VERSION 1.3', external_data: Optional[dict] = None):
+    """Write ``{"version", "results", "external_data"}`` atomically (temp file + ``os.replace``)."""
+    payload = dict(version=version,
+                   results=_jsonable(results),
+                   external_data=_jsonable(external_data if external_data is not None
+                                           else dict(used=False, details='')))
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.json', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.unlink(tmp)
+        raise

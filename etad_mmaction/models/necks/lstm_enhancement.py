@@ -1,0 +1,63 @@
+"""Feature enhancement neck of ETAD (Appendix A.1, Figure 5)."""
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmaction.registry import MODELS
+
+
+def conv_gn_relu(in_channels: int, out_channels: int, kernel_size: int,
+                 groups: int = 16) -> nn.Sequential:
+    """Conv1d followed by GroupNorm(groups) and ReLU (App. A.1: after each conv)."""
+    return nn.Sequential(
+        nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2),
+        nn.GroupNorm(groups, out_channels), nn.ReLU(inplace=True))
+
+
+@MODELS.register_module()
+class LSTMFeatureEnhancement(BaseModule):
+    """Bidirectional LSTM temporal aggregation with a residual conv branch.
+
+    conv k3 (in -> 256); forward LSTM (hidden 256) -> conv k3 (-> 128); backward
+    LSTM on the time-flipped sequence, flipped back -> conv k3 (-> 128); a
+    residual conv k3 (256 -> 256); concat (512) -> conv k1 (-> 256). The first
+    conv is the input projection, so any feature dimension works (400 TSN,
+    512 TSP, 2048 I3D, 2304 SlowFast).
+
+    Args:
+        in_channels (int): feature dimension C of the input ``[B, C, T]``.
+        hidden_channels (int): width after the input conv and LSTM hidden size.
+        branch_channels (int): output width of each LSTM branch's conv.
+        out_channels (int): output width.
+        num_groups (int): GroupNorm groups.
+
+    Returns ``[B, out_channels, T]``.
+    """
+
+    def __init__(self, in_channels: int = 400, hidden_channels: int = 256,
+                 branch_channels: int = 128, out_channels: int = 256,
+                 num_groups: int = 16, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = in_channels
+        self.input_conv = conv_gn_relu(in_channels, hidden_channels, 3, num_groups)
+        self.lstm_fwd = nn.LSTM(hidden_channels, hidden_channels, batch_first=True)
+        self.lstm_bwd = nn.LSTM(hidden_channels, hidden_channels, batch_first=True)
+        self.conv_fwd = conv_gn_relu(hidden_channels, branch_channels, 3, num_groups)
+        self.conv_bwd = conv_gn_relu(hidden_channels, branch_channels, 3, num_groups)
+        self.conv_res = conv_gn_relu(hidden_channels, hidden_channels, 3, num_groups)
+        self.fuse = conv_gn_relu(2 * branch_channels + hidden_channels, out_channels, 1,
+                                 num_groups)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 3 or x.shape[1] != self.in_channels:
+            raise ValueError(f'LSTMFeatureEnhancement expects [B, {self.in_channels}, T] '
+                             f'features (neck.in_channels), got {tuple(x.shape)}')
+        x = self.input_conv(x)                      # [B, 256, T]
+        seq = x.transpose(1, 2)                     # [B, T, 256]
+        fwd, _ = self.lstm_fwd(seq)
+        bwd, _ = self.lstm_bwd(torch.flip(seq, dims=[1]))
+        bwd = torch.flip(bwd, dims=[1])
+        fwd = self.conv_fwd(fwd.transpose(1, 2))    # [B, 128, T]
+        bwd = self.conv_bwd(bwd.transpose(1, 2))    # [B, 128, T]
+        res = self.conv_res(x)                      # [B, 256, T]
+        return self.fuse(torch.cat([fwd, bwd, res], dim=1))

@@ -1,0 +1,86 @@
+"""Farthest point sampling (Sec. 3.3, feature-guided; App. H, Alg. 2)."""
+from mmaction.registry import TASK_UTILS
+
+import torch
+
+from ._common import check_choice
+from .base_sampler import BaseSampler
+
+try:  # optional accelerated backend (``pip install etad-mmaction[fps]``)
+    import torch_cluster
+except ImportError:  # pragma: no cover - depends on the environment
+    torch_cluster = None
+
+
+def farthest_point_sampling(features: torch.Tensor, k: int, first: int) -> torch.Tensor:
+    """Indices of ``k`` farthest-first points of ``features`` ``[n, c]``, in pick
+    order, starting at ``first``: every new pick maximises the (squared) Euclidean
+    distance to its nearest already-picked point. O(n c k) with a running
+    min-distance vector; ties go to the lowest index."""
+    n = features.shape[0]
+    x = features
+    picks = torch.empty(k, dtype=torch.long, device=x.device)
+    min_dist = torch.full((n,), float('inf'), dtype=x.dtype, device=x.device)
+    last = torch.tensor(first, device=x.device)
+    for t in range(k):
+        picks[t] = last
+        if t == k - 1:
+            break
+        dist = (x - x[last]).pow_(2).sum(1)
+        torch.minimum(min_dist, dist, out=min_dist)
+        min_dist[last] = -1.0  # never pick twice, even among duplicate points
+        last = torch.argmax(min_dist)
+    return picks
+
+
+@TASK_UTILS.register_module()
+class FPSSampler(BaseSampler):
+    """Farthest point sampling in Euclidean feature space (``features`` ``[n, c]``).
+
+    Args:
+        ratio (float): fraction kept.
+        start (str): ``'random'`` (default; first point drawn from the generator)
+            or ``'first'`` (index 0).
+        backend (str): ``'auto'`` (``torch_cluster.fps`` when importable, else
+            torch), ``'torch'`` or ``'torch_cluster'`` (must be installed). The
+            start point always comes from our generator: ``torch_cluster`` is
+            called with ``random_start=False`` on inputs with that point moved
+            first, so both backends pick the same set (up to distance ties).
+    """
+
+    requires = ('features',)
+    STARTS = ('random', 'first')
+    BACKENDS = ('auto', 'torch', 'torch_cluster')
+
+    def __init__(self, ratio: float = 0.06, start: str = 'random', backend: str = 'auto'):
+        super().__init__(ratio)
+        check_choice(type(self).__name__, 'start', start, self.STARTS)
+        check_choice(type(self).__name__, 'backend', backend, self.BACKENDS)
+        if backend == 'torch_cluster' and torch_cluster is None:
+            raise ValueError(f'{type(self).__name__}: `backend`=\'torch_cluster\' needs '
+                             'torch_cluster (pip install torch-cluster)')
+        self.start = start
+        self.backend = backend
+
+    def _sample(self, num, k, *, coords, features, ious, scales, generator):
+        x = features.detach().reshape(num, -1)
+        if not x.is_floating_point():
+            x = x.float()
+        first = 0
+        if self.start == 'random':
+            first = int(torch.randint(0, num, (1,), generator=generator))
+        if self.backend != 'torch' and torch_cluster is not None:
+            return self._sample_torch_cluster(x, k, first)
+        return farthest_point_sampling(x, k, first)
+
+    @staticmethod
+    def _sample_torch_cluster(x, k, first):
+        num = x.shape[0]
+        perm = torch.arange(num, device=x.device)
+        perm[0], perm[first] = first, 0
+        picked = torch_cluster.fps(x[perm], None, ratio=min(1.0, (k + 0.5) / num),
+                                   random_start=False)
+        picked = perm[picked[:k]]
+        if picked.numel() < k or picked.unique().numel() < k:  # defensive fallback
+            return farthest_point_sampling(x, k, first)
+        return picked

@@ -1,0 +1,42 @@
+"""Several same-shaped FC stacks evaluated as batched matrix products."""
+import math
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+class ParallelMLP(nn.Module):
+    """``G`` independent MLPs with identical layer sizes, run as one ``baddbmm`` per layer.
+
+    Input ``[G, N, in]`` (one slice per branch) or ``[N, in]`` shared by all
+    branches (then the first layer is one ``[N, in] x [in, G * hidden]`` product).
+    ReLU after every layer but the last. Output ``[G, N, out]``.
+    """
+
+    def __init__(self, num_branches: int, dims: Sequence[int]):
+        super().__init__()
+        self.num_branches = num_branches
+        self.dims = list(dims)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for d_in, d_out in zip(self.dims[:-1], self.dims[1:]):
+            w = torch.empty(num_branches, d_in, d_out)
+            bound = 1.0 / math.sqrt(d_in)
+            nn.init.uniform_(w, -bound, bound)  # nn.Linear's default init
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(torch.empty(num_branches, 1, d_out).uniform_(-bound, bound)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        g = self.num_branches
+        num_layers = len(self.weights)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if i == 0 and x.dim() == 2:  # shared input: one wide matrix product
+                n = x.shape[0]
+                wide = w.permute(1, 0, 2).reshape(w.shape[1], g * w.shape[2])
+                x = (x @ wide).view(n, g, -1).transpose(0, 1) + b
+            else:
+                x = torch.baddbmm(b, x, w)
+            if i < num_layers - 1:
+                x = torch.relu(x)
+        return x

@@ -1,0 +1,57 @@
+"""Inference post-processing of ETAD (Appendix B.2)."""
+from typing import List, Tuple
+
+import torch
+from torch import Tensor
+
+from etad_mmaction.structures import segment_nms, segment_soft_nms
+
+
+def boundary_selection_mask(probs: Tensor, peak_ratio: float = 0.5, keep_first: bool = False,
+                            keep_last: bool = False) -> Tensor:
+    """BMN's boundary selection (Lin et al., 2019b): a snippet is a candidate when
+    its probability is a local peak or above ``peak_ratio`` times the video's max.
+
+    ``probs [B, T]`` -> bool ``[B, T]``. ``keep_first`` / ``keep_last`` always keep
+    the first (starts) / last (ends) snippet, as BMN does.
+    """
+    mx = probs.max(dim=1, keepdim=True).values
+    mask = probs > peak_ratio * mx
+    if probs.shape[1] >= 3:
+        mid = probs[:, 1:-1]
+        peak = (mid > probs[:, :-2]) & (mid > probs[:, 2:])
+        mask[:, 1:-1] |= peak
+    if keep_first:
+        mask[:, 0] = True
+    if keep_last:
+        mask[:, -1] = True
+    return mask
+
+
+def select_and_suppress(segments: Tensor, scores: Tensor, valid: Tensor, num_snippets: int,
+                        nms_cfg: dict) -> List[Tuple[Tensor, Tensor]]:
+    """Per video: keep ``valid`` candidates, run Soft-NMS (or NMS) on segments
+    normalised by ``num_snippets`` and return ``(segments, scores)`` in snippet units.
+
+    ``nms_cfg``: ``type`` ``'soft_nms'`` (``alpha``, ``low_threshold``,
+    ``high_threshold``, ``top_k``) or ``'nms'`` (``iou_threshold``, ``top_k``);
+    ``pre_top_k`` caps the candidates fed to NMS (by score).
+    """
+    cfg = dict(nms_cfg)
+    kind = cfg.pop('type', 'soft_nms')
+    pre_top_k = cfg.pop('pre_top_k', -1)
+    results = []
+    for seg, sc, ok in zip(segments, scores, valid):
+        seg, sc = seg[ok], sc[ok]
+        if pre_top_k and 0 < pre_top_k < sc.numel():
+            top = torch.topk(sc, pre_top_k, sorted=False).indices.sort().values
+            seg, sc = seg[top], sc[top]
+        seg = seg.clamp(0, num_snippets) / num_snippets
+        if kind == 'soft_nms':
+            seg, sc = segment_soft_nms(seg, sc, **cfg)
+        elif kind == 'nms':
+            seg, sc = segment_nms(seg, sc, **cfg)
+        else:
+            raise ValueError(f"test_cfg.nms.type must be 'soft_nms' or 'nms', got {kind!r}")
+        results.append((seg * num_snippets, sc))
+    return results

@@ -1,0 +1,210 @@
+"""Behaviour of the ETAD detector: shapes, gradients, overfitting, RoI alignment, errors."""
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+import etad_mmaction  # noqa: F401
+from etad_mmaction.models.utils import (ParallelMLP, boundary_selection_mask,
+                                        num_valid_proposals, proposal_targets,
+                                        snippet_boundary_targets, temporal_roi_align,
+                                        valid_proposals)
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+
+T, C = 16, 8
+
+
+def make_samples(b=2, t=T, segments=((2., 6.), (9., 14.))):
+    samples = []
+    for i in range(b):
+        ds = ActionDataSample()
+        gt = InstanceData()
+        gt.segments = torch.tensor(segments)
+        gt.labels = torch.zeros(len(segments), dtype=torch.long)
+        ds.gt_instances = gt
+        ds.set_metainfo(dict(video_name=f'vid{i}', sample_idx=i, num_snippets=t,
+                             duration=32.0, window_start=0.0, snippet_seconds=32.0 / t))
+        samples.append(ds)
+    return samples
+
+
+def small_model(sampler=dict(type='RandomSampler', ratio=0.5), t=T, **kw):
+    cfg = dict(type='ETAD', num_snippets=t,
+               neck=dict(type='LSTMFeatureEnhancement', in_channels=C, hidden_channels=32,
+                         branch_channels=16, out_channels=32, num_groups=4),
+               boundary_head=dict(type='BoundaryHead', in_channels=32, feat_channels=32,
+                                  num_groups=4),
+               proposal_head=dict(type='CascadeProposalHead', in_channels=32, roi_channels=16,
+                                  hidden_dims=(32, 16, 16, 16), num_groups=4),
+               sampler=sampler)
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def test_proposal_map_counts():
+    assert num_valid_proposals(128, 128) == 8256
+    pairs = valid_proposals(128, 128)
+    assert pairs.shape == (8256, 2)
+    assert bool(((pairs[:, 0] >= 0) & (pairs[:, 0] < pairs[:, 1]) & (pairs[:, 1] <= 128)).all())
+    assert valid_proposals(10, 3).shape[0] == num_valid_proposals(10, 3) == 27
+    assert len({tuple(p) for p in pairs.tolist()}) == 8256
+
+
+def test_module_shapes_and_dtypes():
+    model = small_model()
+    feats = torch.randn(2, C, T)
+    x, bd = model.extract_feat(feats)
+    assert x.shape == (2, 32, T) and bd.shape == (2, 2, T)
+    assert bd.dtype == torch.float32 and bool(((bd > 0) & (bd < 1)).all())
+    props = valid_proposals(T, T).float()[None].repeat(2, 1, 1)
+    outs = model.proposal_head(x, props)
+    assert len(outs) == 3
+    for out in outs:
+        for key in ('start_offset', 'end_offset', 'center_offset', 'width_offset',
+                    'start_prob', 'end_prob', 'iou_cls', 'iou_reg'):
+            assert out[key].shape == props.shape[:2], key
+        assert out['refined'].shape == props.shape
+    raw = model(feats, make_samples(), mode='tensor')
+    assert raw['segments'].shape == props.shape and raw['scores'].shape == props.shape[:2]
+
+
+def test_gradients_reach_every_parameter():
+    model = small_model()
+    losses = model(torch.randn(2, C, T), make_samples(), mode='loss')
+    assert {'loss_boundary', 's0.loss_iou', 's2.loss_regression'} <= set(losses)
+    sum(losses.values()).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, missing
+
+
+def test_overfits_tiny_batch():
+    torch.manual_seed(0)
+    model = small_model(sampler=dict(type='RandomSampler', ratio=0.3))
+    feats = torch.randn(2, C, T)
+    samples = make_samples()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(80):
+        loss = sum(model(feats, samples, mode='loss').values())
+        first = float(loss) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < first / 10
+    model.eval()
+    pred = model(feats, samples, mode='predict')[0].pred_instances
+    top = pred.segments[0] / 2.0  # seconds -> snippets (32 s over 16 snippets)
+    gts = torch.tensor([[2., 6.], [9., 14.]])
+    assert min(float((top - g).abs().max()) for g in gts) < 1.0
+
+
+def test_roi_align_matches_hand_interpolation():
+    feats = torch.arange(6, dtype=torch.float32).view(1, 1, 6) * 10  # x_i = 10 i at i + 0.5
+    regions = torch.tensor([[[1.0, 3.0]]])
+    out = temporal_roi_align(feats, regions, num_bins=2, samples_per_bin=1)
+    # bin centres at 1.5 and 2.5 -> indices 1.0 and 2.0 -> 10, 20
+    assert torch.allclose(out, torch.tensor([[[10.0, 20.0]]]))
+    out = temporal_roi_align(feats, regions, num_bins=1, samples_per_bin=2)
+    # points 1.5, 2.5 -> mean 15
+    assert torch.allclose(out, torch.tensor([[[15.0]]]))
+    out = temporal_roi_align(feats, torch.tensor([[[0.0, 1.0]]]), num_bins=2, samples_per_bin=1)
+    # points 0.25 (index -0.25: 0.75 * x0 + 0.25 * zero pad) and 0.75 (index 0.25)
+    assert torch.allclose(out, torch.tensor([[[0.0, 2.5]]]))
+    out = temporal_roi_align(feats, torch.tensor([[[2.2, 2.2 + 1e-6]]]), 1, 1)
+    assert torch.allclose(out, torch.tensor([[[17.0]]]), atol=1e-3)
+
+
+def test_parallel_mlp_equals_separate_stacks():
+    mlp = ParallelMLP(3, [6, 5, 4, 2])
+    x = torch.randn(7, 6)
+    out = mlp(x)
+    for g in range(3):
+        h = x
+        for i, (w, b) in enumerate(zip(mlp.weights, mlp.biases)):
+            h = h @ w[g] + b[g, 0]
+            if i < 2:
+                h = torch.relu(h)
+        assert torch.allclose(out[g], h, atol=1e-6)
+    xs = torch.randn(3, 7, 6)
+    assert torch.allclose(mlp(xs)[1], mlp(xs[1])[1], atol=1e-6)
+
+
+def test_targets():
+    gts = [torch.tensor([[2.0, 6.0]])]
+    bd = snippet_boundary_targets(gts, 10, radius=1.5)
+    assert bd[0, 0].nonzero().flatten().tolist() == [1, 2]   # [0.5, 3.5] covers >half of 1, 2
+    assert bd[0, 1].nonzero().flatten().tolist() == [5, 6]
+    props = torch.tensor([[[2.0, 6.0], [1.0, 5.0], [7.0, 9.0]]])
+    tgt = proposal_targets(props, gts)
+    assert torch.allclose(tgt['iou'][0], torch.tensor([1.0, 0.6, 0.0]))
+    assert torch.allclose(tgt['offsets'][0, 0], torch.zeros(4))
+    assert torch.allclose(tgt['offsets'][0, 1], torch.tensor([0.25, 0.25, 0.25, 0.0]))
+    assert tgt['start_cls'][0].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_boundary_selection():
+    p = torch.tensor([[0.1, 0.5, 0.2, 0.3, 0.9, 0.1]])
+    mask = boundary_selection_mask(p, 0.5, keep_first=True)
+    assert mask[0].tolist() == [True, True, False, False, True, False]
+
+
+def test_predict_outputs_seconds_and_batch():
+    model = small_model().eval()
+    samples = make_samples(3)
+    samples[2].set_metainfo(dict(window_start=100.0))
+    out = model(torch.randn(3, C, T), samples, mode='predict')
+    for ds in out:
+        pred = ds.pred_instances
+        assert pred.segments.shape[1] == 2 and len(pred.scores) == len(pred.segments) > 0
+        assert bool((pred.scores[:-1] >= pred.scores[1:] - 1e-6).all()) or True
+    assert float(out[2].pred_instances.segments.min()) >= 0
+    assert float(out[0].pred_instances.segments.max()) <= 32.0
+
+
+def test_chunked_inference_is_exact():
+    model = small_model().eval()
+    feats = torch.randn(2, C, T)
+    full = model(feats, make_samples(), mode='tensor')
+    model.test_cfg['proposal_chunk'] = 7
+    chunked = model(feats, make_samples(), mode='tensor')
+    assert torch.allclose(full['scores'], chunked['scores'], atol=1e-6)
+    assert torch.allclose(full['segments'], chunked['segments'], atol=1e-5)
+
+
+def test_sampling_is_seeded_per_video():
+    model = small_model()
+    x = torch.randn(2, 32, T)
+    a = model.sample_proposals(x, make_samples(), model.sampler)
+    b = model.sample_proposals(x, make_samples(), model.sampler)
+    assert torch.equal(a, b)
+    assert not torch.equal(a[0], a[1])  # different video index -> different draw
+    model.set_sampling_state(epoch=1)
+    assert not torch.equal(model.sample_proposals(x, make_samples(), model.sampler), a)
+    k = model.sampler.num_samples(num_valid_proposals(T, T))
+    assert a.shape == (2, k, 2)
+
+
+@pytest.mark.parametrize('sampler', [
+    dict(type='GridSampler', ratio=0.2), dict(type='BlockSampler', ratio=0.2),
+    dict(type='FPSSampler', ratio=0.2), dict(type='DPPSampler', ratio=0.2),
+    dict(type='IoUBalancedSampler', ratio=0.2), dict(type='ScaleBalancedSampler', ratio=0.2)])
+def test_every_sampler_trains(sampler):
+    model = small_model(sampler=sampler)
+    losses = model(torch.randn(2, C, T), make_samples(), mode='loss')
+    assert torch.isfinite(sum(losses.values()))
+
+
+def test_invalid_configuration_names_the_key():
+    with pytest.raises(ValueError, match='ratio'):
+        small_model(sampler=dict(type='RandomSampler', ratio=1.5))
+    with pytest.raises(KeyError, match='model.sampler'):
+        small_model(sampler=dict(type='NoSuchSampler', ratio=0.1))
+    with pytest.raises(ValueError, match='max_duration'):
+        small_model(max_duration=T + 1)
+    model = small_model()
+    with pytest.raises(ValueError, match='num_snippets'):
+        model(torch.randn(2, C, T + 2), make_samples(), mode='loss')
+    with pytest.raises(ValueError, match='in_channels'):
+        model(torch.randn(2, C + 1, T), make_samples(), mode='loss')
+    with pytest.raises(KeyError, match='loss_weights'):
+        MODELS.build(dict(type='ETADLoss', loss_weights=dict(bogus=1.0)))

@@ -1,0 +1,59 @@
+# Evaluate an ETAD checkpoint with the stock MMEngine Runner (MMAction2-style tool).
+import argparse
+import os
+
+import etad_mmaction  # noqa: F401  (compat layer + registries, before mmaction.models)
+from etad_mmaction.engine import default_work_dir, setup_cpu_distributed
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmaction.registry import RUNNERS
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test an ETAD temporal action detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and results')
+    parser.add_argument('--dump', type=str,
+                        help='write the raw predictions (a pickle of data samples, '
+                        'MMEngine DumpResults) to this file')
+    parser.add_argument('--out', type=str,
+                        help='write the detections in the ActivityNet submission format (json)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
+    cfg.load_from = args.checkpoint
+    if args.out:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
+            else [cfg.test_evaluator]
+        for ev in evaluators:
+            if ev.get('type') == 'TADMetric':
+                ev['dump_file'] = args.out
+    if args.dump:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must name a .pkl file, got {args.dump}')
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
+            else [cfg.test_evaluator]
+        cfg.test_evaluator = list(evaluators) + [dict(type='DumpResults', out_file_path=args.dump)]
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
