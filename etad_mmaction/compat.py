@@ -32,7 +32,9 @@ def _alias_importlib_metadata() -> None:
     """mmaction2 1.2.0 (mmaction/utils/dependency.py) imports the backport
     ``importlib_metadata`` without declaring it as a dependency. The stdlib
     module offers the same two names it uses."""
-    if importlib.util.find_spec('importlib_metadata') is None:
+    try:
+        import importlib_metadata  # noqa: F401
+    except ImportError:
         sys.modules['importlib_metadata'] = importlib.metadata
         APPLIED.append('importlib_metadata')
 
@@ -114,6 +116,20 @@ def _allow_mmengine_checkpoint_types() -> None:
                 safe.append(getattr(dtypes, name))
     safe += [np.float64, np.float32, np.int64, np.int32, np.bool_]
     torch.serialization.add_safe_globals(safe)
+
+    # HistoryBuffer.__getstate__ also pickles its table of statistics *functions*
+    # (HistoryBuffer.min, .mean ...), stored as ``getattr(HistoryBuffer, 'min')``.
+    # Allow-listing ``getattr`` would let a checkpoint reach arbitrary attributes,
+    # so instead the table is left out of the pickle: every process rebuilds it
+    # (``HistoryBuffer.__init__`` and ``register_statistics`` at import time).
+    if not getattr(HistoryBuffer, '_etad_safe_state', False):
+        def __getstate__(self):
+            state = dict(self.__dict__)
+            state.pop('statistics_methods', None)
+            return state
+
+        HistoryBuffer.__getstate__ = __getstate__
+        HistoryBuffer._etad_safe_state = True
     APPLIED.append('torch_load_safe_globals')
 
 

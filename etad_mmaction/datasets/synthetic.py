@@ -143,7 +143,6 @@ def _real_videos(p: SyntheticParams) -> Tuple[List[str], Dict[str, list]]:
     from .annotations import clean_records, parse_annotation_file, resolve_classes
     records, file_classes = parse_annotation_file(p.annotation_file, p.subset_file)
     classes = resolve_classes(records, file_classes, None, p.annotation_file)
-    clean_records(records, warn=False)
     records = [r for r in records if len(r.segments)]
     subsets = {r.subset for r in records}
     if 'training' in subsets and 'validation' in subsets:
@@ -153,7 +152,6 @@ def _real_videos(p: SyntheticParams) -> Tuple[List[str], Dict[str, list]]:
     else:
         pools = None
     rng = _rng(p.seed, 3)
-    chosen = {}
     if pools is None:
         order = rng.permutation(len(records))
         n_train = len(records) // 2 if p.num_train is None else min(p.num_train, len(records))
@@ -164,8 +162,15 @@ def _real_videos(p: SyntheticParams) -> Tuple[List[str], Dict[str, list]]:
         for out_name, src in pools.items():
             pool = [r for r in records if r.subset == src]
             split[out_name] = [pool[i] for i in rng.permutation(len(pool))]
+    chosen = {}
     for name, num in (('training', p.num_train), ('validation', p.num_val)):
-        recs = split[name] if num is None else split[name][:num]
+        recs = []
+        for rec in split[name]:  # clean (clip / drop zero-length) only what is used
+            if num is not None and len(recs) >= num:
+                break
+            clean_records([rec], warn=False)
+            if len(rec.segments):
+                recs.append(rec)
         chosen[name] = [(r.video_name, float(r.duration), float(r.fps or p.fps),
                          [(float(s), float(e), lab) for (s, e), lab in zip(r.segments, r.labels)])
                         for r in recs]
@@ -422,7 +427,13 @@ def generate_synthetic_dataset(root: str, overwrite: bool = False, progress: boo
             os.rename(tmp, root)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.rename(tmp, root)
+            try:
+                os.rename(tmp, root)
+            except OSError as err:  # lost a race: root appeared (ENOTEMPTY / EEXIST)
+                if osp.exists(root):
+                    raise FileExistsError(f'{root} appeared while generating; '
+                                          'not replaced') from err
+                raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -181,12 +181,8 @@ class TADFeatureDataset(BaseDataset):
     @property
     def video_names(self) -> List[str]:
         """Normalised ids of the videos in the dataset (in order, unique)."""
-        seen = []
-        for i in range(len(self)):
-            name = self.get_data_info(i)['video_name']
-            if not seen or seen[-1] != name:
-                seen.append(name)
-        return list(dict.fromkeys(seen))
+        return list(dict.fromkeys(self.get_data_info(i)['video_name']
+                                  for i in range(len(self))))
 
     def __repr__(self):
         n = len(self) if self._fully_initialized else 'not loaded'

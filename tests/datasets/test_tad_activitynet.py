@@ -12,7 +12,7 @@ from etad_mmaction.datasets import (ActivityNetFeatureDataset, HACSFeatureDatase
                                     parse_annotation_file)
 from etad_mmaction.datasets.windows import interpolate_features, seconds_to_snippets
 
-from conftest import (ANET_ANNO, ANET_BLOCKED, ANET_CLASSES, ANET_INFO, MMA_FEATURES,
+from tad_helpers import (ANET_ANNO, ANET_BLOCKED, ANET_CLASSES, ANET_INFO, MMA_FEATURES,
                       needs_shared, write_json, write_npy_features)
 
 

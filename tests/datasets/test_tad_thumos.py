@@ -9,7 +9,7 @@ from etad_mmaction.datasets import ThumosFeatureDataset, parse_annotation_file
 from etad_mmaction.datasets.windows import (covering_windows, snippets_to_seconds,
                                             window_ground_truth, window_starts)
 
-from conftest import THUMOS_ANNO, needs_shared, official_gt, write_json, write_npy_features
+from tad_helpers import THUMOS_ANNO, needs_shared, write_json, write_npy_features
 
 
 def test_window_starts():
@@ -164,4 +164,4 @@ def test_round_trip_real_thumos(tmp_path, test_mode):
         for a, b, lab in pieces[v]:
             assert any(lab == l2 and a >= a2 - 1e-3 and b <= b2 + 1e-3
                        for a2, b2, l2 in videos[v][2])
-    assert exact > 300  # nearly all of the ~400 THUMOS actions of these videos
+    assert exact > 150  # nearly all of the 205 actions of these videos

@@ -39,7 +39,11 @@ _CHUNK_ELEMS = 1 << 21
 
 def get_tiou_thresholds(protocol: Optional[str] = 'anet',
                         tiou_thresholds: Optional[Sequence[float]] = None) -> np.ndarray:
-    """Thresholds of a protocol (``anet``: 0.5:0.05:0.95, ``thumos``: 0.3:0.1:0.7) or a custom list."""
+    """Thresholds of a protocol or a custom list.
+
+    ``anet``: ``np.linspace(0.5, 0.95, 10)``; ``thumos``: ``np.linspace(0.3, 0.7, 5)``
+    (the exact float values of the official / ActionFormer code).
+    """
     if tiou_thresholds is not None:
         thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
         if thr.size == 0:
@@ -84,7 +88,9 @@ def interpolated_prec_rec(prec, rec) -> float:
 
 def _as_columns(table, with_scores: bool):
     """Accept ``{'video_ids', 'segments'[, 'scores']}`` and return numpy columns."""
-    vids = np.asarray([normalize_video_id(v) for v in table['video_ids']], dtype=object)
+    vids = np.asarray(table['video_ids'])
+    if vids.dtype.kind not in 'iu':
+        vids = np.asarray([normalize_video_id(v) for v in vids.tolist()], dtype=object)
     segs = np.asarray(table['segments'], dtype=np.float64).reshape(-1, 2)
     if len(vids) != len(segs):
         raise ValueError(f'{len(vids)} video ids but {len(segs)} segments')
@@ -101,18 +107,36 @@ def match_predictions(gt_videos, gt_segments, pred_videos, pred_segments,
     """Greedy official matching of *ranked* predictions; returns true positives ``[T, M]`` bool.
 
     ``pred_*`` must already be in rank order. Ground-truth order within a video
-    is the input order (used for tIoU ties only).
+    is the input order (used for tIoU ties only). Video ids may be strings or
+    integer codes.
     """
-    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
-    num_t, num_p, num_g = len(thr), len(pred_videos), len(gt_videos)
+    g_code, p_code = _encode_videos(gt_videos, pred_videos, normalize=True)
+    return _match_codes(g_code, np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2),
+                        p_code, np.asarray(pred_segments, dtype=np.float64).reshape(-1, 2),
+                        np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1))
+
+
+def _encode_videos(gt_videos, pred_videos, normalize: bool = False):
+    """Integer codes for two sequences of video ids (optionally normalised first)."""
+    gv, pv = np.asarray(gt_videos), np.asarray(pred_videos)
+    if gv.dtype.kind in 'iu' and pv.dtype.kind in 'iu':
+        return gv.astype(np.int64), pv.astype(np.int64)
+    index: Dict[str, int] = {}
+    norm = normalize_video_id if normalize else str
+    codes = [index.setdefault(norm(v), len(index)) for v in gv.tolist() + pv.tolist()]
+    codes = np.asarray(codes, dtype=np.int64)
+    return codes[:len(gv)], codes[len(gv):]
+
+
+def _match_codes(g_code, gt_segments, p_code, pseg, thr) -> np.ndarray:
+    num_t, num_p, num_g = len(thr), len(p_code), len(g_code)
     tp = np.zeros((num_t, num_p), dtype=bool)
     if num_p == 0 or num_g == 0:
         return tp
-    _, codes = np.unique(np.concatenate([np.asarray(gt_videos, dtype=object),
-                                         np.asarray(pred_videos, dtype=object)]).astype(str),
-                         return_inverse=True)
-    g_code, p_code = codes[:num_g], codes[num_g:]
-    num_v = int(codes.max()) + 1
+    # compact codes to the videos of this call
+    uniq, inv = np.unique(np.concatenate([g_code, p_code]), return_inverse=True)
+    g_code, p_code = inv[:num_g], inv[num_g:]
+    num_v = len(uniq)
     # ground truth padded per video: [V, Gmax, 2], input order kept within a video
     g_order = np.argsort(g_code, kind='stable')
     counts = np.bincount(g_code, minlength=num_v)
@@ -122,13 +146,12 @@ def match_predictions(gt_videos, gt_segments, pred_videos, pred_segments,
     g_max = int(counts.max())
     padded = np.zeros((num_v, g_max, 2))
     valid = np.zeros((num_v, g_max), dtype=bool)
-    padded[g_sorted, slot] = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2)[g_order]
+    padded[g_sorted, slot] = gt_segments[g_order]
     valid[g_sorted, slot] = True
 
     # tIoU rows of predictions whose video has ground truth; keep the ones that
     # can match at the lowest threshold (the others are false positives).
     cand = np.nonzero(counts[p_code] > 0)[0]
-    pseg = np.asarray(pred_segments, dtype=np.float64).reshape(-1, 2)
     rel_idx, rel_iou = [], []
     chunk = max(1, _CHUNK_ELEMS // g_max)
     for lo in range(0, len(cand), chunk):
@@ -193,14 +216,19 @@ def average_precision_detection(ground_truth, prediction,
         such a class).
     """
     thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
-    ap = np.zeros(len(thr))
     g_vid, g_seg = _as_columns(ground_truth, with_scores=False)
     p_vid, p_seg, p_score = _as_columns(prediction, with_scores=True)
-    if len(p_score) == 0 or len(g_vid) == 0:
+    g_code, p_code = _encode_videos(g_vid, p_vid)
+    return _ap_codes(g_code, g_seg, p_code, p_seg, p_score, thr)
+
+
+def _ap_codes(g_code, g_seg, p_code, p_seg, p_score, thr) -> np.ndarray:
+    ap = np.zeros(len(thr))
+    if len(p_score) == 0 or len(g_code) == 0:
         return ap
-    npos = float(len(g_vid))
+    npos = float(len(g_code))
     order = np.argsort(-p_score, kind='stable')
-    tp = match_predictions(g_vid, g_seg, p_vid[order], p_seg[order], thr).astype(np.float64)
+    tp = _match_codes(g_code, g_seg, p_code[order], p_seg[order], thr).astype(np.float64)
     fp = 1.0 - tp
     tp_cumsum = np.cumsum(tp, axis=1)
     fp_cumsum = np.cumsum(fp, axis=1)
@@ -295,23 +323,35 @@ def mean_average_precision(ground_truth: Dict[str, Union[dict, list]],
     if len(g_vid) == 0:
         raise ValueError('no ground-truth instances to evaluate against')
     classes: List[str] = list(OrderedDict.fromkeys(g_lab.tolist()))
-    class_set = set(classes)
-    known = np.asarray([lab in class_set for lab in p_lab], dtype=bool)
+    class_index = {c: i for i, c in enumerate(classes)}
+    g_cls = np.asarray([class_index[c] for c in g_lab.tolist()], dtype=np.int64)
+    p_cls = np.asarray([class_index.get(c, -1) for c in p_lab.tolist()], dtype=np.int64)
+    known = p_cls >= 0
     num_ignored = int((~known).sum())
     if num_ignored:
-        absent = sorted(set(p_lab[~known].tolist()))
+        absent = sorted({str(x) for x in p_lab[~known].tolist()})
         warnings.warn(f'{num_ignored} predictions of {len(absent)} label(s) absent from '
                       f'the ground truth are ignored, e.g. {absent[:5]}', stacklevel=2)
+    g_code, p_code = _encode_videos(g_vid, p_vid)
+    # group by class, keeping input order inside a class (stable sort)
+    g_groups = _split_by(g_cls, len(classes))
+    p_groups = _split_by(p_cls, len(classes))
     ap = np.zeros((len(thr), len(classes)))
-    for c, name in enumerate(classes):
-        gm = g_lab == name
-        pm = known & (p_lab == name)
-        ap[:, c] = average_precision_detection(
-            dict(video_ids=g_vid[gm], segments=g_seg[gm]),
-            dict(video_ids=p_vid[pm], segments=p_seg[pm], scores=p_score[pm]), thr)
+    for c in range(len(classes)):
+        gi, pi = g_groups[c], p_groups[c]
+        ap[:, c] = _ap_codes(g_code[gi], g_seg[gi], p_code[pi], p_seg[pi], p_score[pi], thr)
     m_ap = ap.mean(axis=1)
     return dict(tiou_thresholds=thr, classes=classes, ap=ap, mAP=m_ap,
                 average_mAP=float(m_ap.mean()), num_ignored=num_ignored)
+
+
+def _split_by(keys: np.ndarray, num: int) -> List[np.ndarray]:
+    """Indices of ``keys == k`` for ``k in range(num)`` (input order kept; negatives dropped)."""
+    order = np.argsort(keys, kind='stable')
+    counts = np.bincount(keys[keys >= 0], minlength=num)
+    start = int((keys < 0).sum())
+    bounds = start + np.concatenate([[0], np.cumsum(counts)])
+    return [order[bounds[k]:bounds[k + 1]] for k in range(num)]
 
 
 def tiou_key(prefix: str, thr: float) -> str:

@@ -43,7 +43,7 @@ def average_recall_at_avg_proposals(ground_truth: Dict[str, dict],
             (``None``: total proposals / videos, as the official default).
         tiou_thresholds: ``[T]``.
         blocked: video ids to drop.
-        ar_at: AN values reported as ``AR@k``.
+        ar_at: AN values reported as ``AR@k`` (only those within the AN range).
 
     Returns:
         dict with ``recall`` [T, 100], ``avg_recall`` [100],
@@ -108,7 +108,8 @@ def average_recall_at_avg_proposals(ground_truth: Dict[str, dict],
         first_hit[:, lo:lo + chunk] = np.where(hit.any(-1), hit.argmax(-1), np.iinfo(np.int64).max)
 
     pcn = fractions * (max_avg_proposals * float(num_v) / total_kept)
-    n_at = np.minimum((n_cols[:, None] * pcn[None, :]).astype(np.int64), n_cols[:, None])  # [V, 100]
+    # proposals looked at per video and fraction: [V, 100]
+    n_at = np.minimum((n_cols[:, None] * pcn[None, :]).astype(np.int64), n_cols[:, None])
     matches = (first_hit[:, :, None] < n_at[g_code][None]).sum(axis=1)  # [T, 100]
     recall = matches / float(len(g_code))
     avg_recall = recall.mean(axis=0)
@@ -120,10 +121,10 @@ def average_recall_at_avg_proposals(ground_truth: Dict[str, dict],
 def _finish(res: dict, ar_at) -> dict:
     ppv, ar = res['proposals_per_video'], res['avg_recall']
     res['AUC'] = float(_trapezoid(ar, ppv) / ppv[-1])
-    for k in ar_at:
+    for k in ar_at:  # exact grid point when there is one, else linear interpolation
         i = int(np.argmin(np.abs(ppv - k)))
         if abs(ppv[i] - k) <= 1e-6 * max(1.0, k):
             res[f'AR@{k}'] = float(ar[i])
-        else:
+        elif ppv[0] <= k <= ppv[-1]:
             res[f'AR@{k}'] = float(np.interp(k, ppv, ar))
     return res

@@ -262,7 +262,8 @@ class TADMetric(BaseMetric):
             res = average_recall_at_avg_proposals(
                 gt, preds, max_avg_proposals=self.max_avg_proposals,
                 tiou_thresholds=self.tiou_thresholds, blocked=blocked)
-            out = OrderedDict((k, res[k]) for k in ('AR@1', 'AR@5', 'AR@10', 'AR@100', 'AUC'))
+            out = OrderedDict((k, v) for k, v in res.items() if k.startswith('AR@'))
+            out['AUC'] = res['AUC']
             if self.print_table:
                 logger.info('\n' + _table(list(out), [list(out.values())], 'AR@AN (%)'))
             return out

@@ -41,25 +41,43 @@ def cosine_kernel_features(features: Tensor, normalize: bool = True) -> np.ndarr
     return np.ascontiguousarray(x)
 
 
-def low_rank_eigen(x: np.ndarray, rtol: float = 1e-10) -> Tuple[np.ndarray, np.ndarray]:
-    """Eigenpairs ``(lam [r], U [n, r])`` of ``x x^T`` with ``lam > rtol * max``,
+class LowRankEigen:
+    """Eigenpairs of ``x x^T`` (``x`` ``[n, c]``) with ``lam > rtol * max``,
     through the smaller of the primal ``n x n`` and dual ``c x c`` Gram matrices.
-    ``U`` is re-orthonormalised (Cholesky QR) in the dual case."""
-    n, c = x.shape
-    lam, vec = np.linalg.eigh(x @ x.T if n <= c else x.T @ x)
-    keep = lam > rtol * max(float(lam.max(initial=0.0)), 1e-300)
-    lam, vec = lam[keep], vec[:, keep]
-    if n <= c:
-        return lam, vec
-    return lam, orthonormalize((x @ vec) / np.sqrt(lam))
+
+    In the dual case eigenvectors are formed only on demand,
+    ``U_J = x V_J lam_J^-1/2``, orthonormalised by a Cholesky factor computed in
+    ``c``-space, so the cost in ``n`` is a single ``n x c x |J|`` product.
+    """
+
+    def __init__(self, x: np.ndarray, rtol: float = 1e-10):
+        n, c = x.shape
+        self.x, self.primal = x, n <= c
+        self.gram = x @ x.T if self.primal else x.T @ x
+        lam, vec = np.linalg.eigh(self.gram)
+        keep = lam > rtol * max(float(lam.max(initial=0.0)), 1e-300)
+        self.lam, self.vec = lam[keep], vec[:, keep]
+
+    def vectors(self, index: np.ndarray) -> np.ndarray:
+        """``[n, |index|]`` orthonormal eigenvectors of ``x x^T``."""
+        if self.primal:
+            return self.vec[:, index]
+        t = self.vec[:, index] / np.sqrt(self.lam[index])
+        try:
+            chol = np.linalg.cholesky(t.T @ self.gram @ t)  # = U_J^T U_J ~ I
+            t = t @ np.linalg.inv(chol).T
+        except np.linalg.LinAlgError:  # pragma: no cover - defensive
+            return orthonormalize(self.x @ t)
+        return self.x @ t
 
 
-def orthonormalize(z: np.ndarray) -> np.ndarray:
+def orthonormalize(z: np.ndarray, passes: int = 2) -> np.ndarray:
     """Orthonormal basis of the columns of a tall full-rank ``z`` (Cholesky QR,
-    twice; Householder QR if Cholesky fails)."""
+    ``passes`` times; Householder QR if Cholesky fails). One pass is enough
+    (to ~1e-15) for a well-conditioned ``z`` such as a tall Gaussian matrix."""
     if z.shape[1] == 0:
         return z
-    for _ in range(2):
+    for _ in range(passes):
         try:  # z = Q L^T  ->  Q = z L^-T (the factor is well conditioned here)
             chol = np.linalg.cholesky(z.T @ z)
         except np.linalg.LinAlgError:
@@ -178,16 +196,16 @@ def sample_k_dpp_low_rank(x: np.ndarray, k: int, eps: float,
     n = x.shape[0]
     generator = BaseSampler.cpu_generator(generator)
     uniform = _Uniforms(generator)
-    lam, u = low_rank_eigen(x)
-    r = lam.shape[0]
-    chosen, m = sample_k_eigen_indices(lam, eps, n - r, k, uniform)
+    eig = LowRankEigen(x)
+    r = eig.lam.shape[0]
+    chosen, m = sample_k_eigen_indices(eig.lam, eps, n - r, k, uniform)
     basis = np.empty((n, k))
-    basis[:, :k - m] = u[:, chosen]
-    if m > 0:  # orthonormal basis of a Haar-random m-dim subspace of range(u)^perp
+    basis[:, :k - m] = eig.vectors(chosen)
+    if m > 0:  # orthonormal basis of a Haar-random m-dim subspace of range(x)^perp
+        u = basis[:, :k - m] if k - m == r else eig.vectors(np.arange(r))
         z = torch.randn(n, m, generator=generator, dtype=torch.float64).numpy()
-        for _ in range(2):
-            z = orthonormalize(z - u @ (u.T @ z))
-        basis[:, k - m:] = z
+        z -= u @ (u.T @ z)
+        basis[:, k - m:] = orthonormalize(z, passes=1 if n >= 4 * m else 2)
     return torch.from_numpy(sample_projection_dpp(basis, uniform))
 
 

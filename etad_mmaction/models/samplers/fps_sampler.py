@@ -14,11 +14,16 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 def farthest_point_sampling(features: torch.Tensor, k: int, first: int) -> torch.Tensor:
     """Indices of ``k`` farthest-first points of ``features`` ``[n, c]``, in pick
-    order, starting at ``first``: every new pick maximises the (squared) Euclidean
-    distance to its nearest already-picked point. O(n c k) with a running
-    min-distance vector; ties go to the lowest index."""
+    order, starting at ``first``: every new pick maximises the Euclidean distance
+    to its nearest already-picked point (ties: lowest index).
+
+    O(n c k) with a running min-distance vector; one matrix-vector product per
+    pick, ``|x - p|^2 = |x|^2 - 2 x.p + |p|^2`` on mean-centred features (exact in
+    float64; float32 inputs give float32-accurate distances).
+    """
     n = features.shape[0]
-    x = features
+    x = features - features.mean(dim=0, keepdim=True)
+    sq = x.pow(2).sum(1)
     picks = torch.empty(k, dtype=torch.long, device=x.device)
     min_dist = torch.full((n,), float('inf'), dtype=x.dtype, device=x.device)
     last = torch.tensor(first, device=x.device)
@@ -26,9 +31,10 @@ def farthest_point_sampling(features: torch.Tensor, k: int, first: int) -> torch
         picks[t] = last
         if t == k - 1:
             break
-        dist = (x - x[last]).pow_(2).sum(1)
+        point = x[last]
+        dist = torch.mv(x, point).mul_(-2.0).add_(sq).add_(sq[last]).clamp_min_(0.0)
         torch.minimum(min_dist, dist, out=min_dist)
-        min_dist[last] = -1.0  # never pick twice, even among duplicate points
+        min_dist[last] = -1.0  # never pick twice, even among duplicates
         last = torch.argmax(min_dist)
     return picks
 

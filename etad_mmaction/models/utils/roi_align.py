@@ -18,14 +18,43 @@ def boundary_regions(proposals: Tensor, context_ratio: float = 0.5):
     return start, end, extended
 
 
+def interpolation_matrix(regions: Tensor, num_snippets: int, num_bins: int,
+                         samples_per_bin: int = 2, dtype=None) -> Tensor:
+    """Dense linear-interpolation weights ``[B, N * num_bins, T]`` of the bins of
+    each region: bin ``j`` of region ``n`` reads ``sum_t W[n * bins + j, t] x_t``.
+
+    Snippet ``i`` covers ``[i, i + 1)``; its feature sits at ``i + 0.5``. Each bin
+    averages ``samples_per_bin`` evenly spaced points; points outside
+    ``[-0.5, T - 0.5]`` read zeros (padding). The regions carry no gradient.
+    """
+    b, n = regions.shape[:2]
+    t = num_snippets
+    p = num_bins * samples_per_bin
+    regions = regions.detach()
+    dtype = dtype or regions.dtype
+    steps = (torch.arange(p, device=regions.device, dtype=regions.dtype) + 0.5) / p
+    pos = regions[..., 0:1] + (regions[..., 1:2] - regions[..., 0:1]) * steps   # [B, N, P]
+    u = pos - 0.5                                                          # index coordinate
+    i0 = torch.floor(u)
+    w1 = u - i0
+    i0 = i0.long()
+    i1 = i0 + 1
+    w0 = (1.0 - w1) * ((i0 >= 0) & (i0 < t))
+    w1 = w1 * ((i1 >= 0) & (i1 < t))
+    index = torch.stack([i0, i1], dim=-1).clamp(0, t - 1)                  # [B, N, P, 2]
+    weight = torch.stack([w0, w1], dim=-1) / samples_per_bin
+    index = index.view(b, n * num_bins, samples_per_bin * 2)
+    weight = weight.view(b, n * num_bins, samples_per_bin * 2).to(dtype)
+    mat = torch.zeros(b, n * num_bins, t, device=regions.device, dtype=dtype)
+    return mat.scatter_add_(2, index, weight)
+
+
 def temporal_roi_align(feats: Tensor, regions: Tensor, num_bins: int,
                        samples_per_bin: int = 2) -> Tensor:
     """Sample ``num_bins`` features inside each region by linear interpolation.
 
-    Snippet ``i`` covers ``[i, i + 1)`` on the snippet axis, its feature sits at
-    ``i + 0.5``. Each bin averages ``samples_per_bin`` evenly spaced points;
-    points outside ``[-0.5, T - 0.5]`` read zeros (padding). One gather for all
-    proposals of the batch; no loop over proposals.
+    One batched matrix product of the interpolation weights with the features:
+    no loop over proposals, and the backward pass is a matrix product too.
 
     Args:
         feats: ``[B, C, T]`` snippet features.
@@ -35,25 +64,6 @@ def temporal_roi_align(feats: Tensor, regions: Tensor, num_bins: int,
     """
     b, c, t = feats.shape
     n = regions.shape[1]
-    p = num_bins * samples_per_bin
-    start, end = regions[..., 0:1], regions[..., 1:2]
-    steps = (torch.arange(p, device=feats.device, dtype=feats.dtype) + 0.5) / p
-    pos = start + (end - start) * steps                          # [B, N, P]
-    u = pos - 0.5                                                # index coordinate
-    i0 = torch.floor(u)
-    w1 = u - i0                                                  # weight of i0 + 1
-    i0 = i0.long()
-    i1 = i0 + 1
-    valid0 = (i0 >= 0) & (i0 < t)
-    valid1 = (i1 >= 0) & (i1 < t)
-    w0 = (1.0 - w1) * valid0
-    w1 = w1 * valid1
-    rows = feats.transpose(1, 2).reshape(b * t, c)               # [B*T, C]
-    base = (torch.arange(b, device=feats.device) * t).view(b, 1, 1)
-    idx = torch.stack([i0.clamp(0, t - 1), i1.clamp(0, t - 1)], dim=-1) + base[..., None]
-    gathered = rows.index_select(0, idx.reshape(-1)).view(b, n, p, 2, c)
-    weights = torch.stack([w0, w1], dim=-1).unsqueeze(-1)        # [B, N, P, 2, 1]
-    sampled = (gathered * weights).sum(dim=3)                    # [B, N, P, C]
-    if samples_per_bin > 1:
-        sampled = sampled.view(b, n, num_bins, samples_per_bin, c).mean(dim=3)
-    return sampled.reshape(b, n, num_bins * c)
+    mat = interpolation_matrix(regions, t, num_bins, samples_per_bin, dtype=feats.dtype)
+    out = torch.bmm(mat, feats.transpose(1, 2))                            # [B, N*bins, C]
+    return out.reshape(b, n, num_bins * c)

@@ -1,0 +1,15 @@
+import os.path as osp
+
+import pytest
+
+REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+SHARED_DATA = osp.abspath(osp.join(REPO_ROOT, '..', 'shared', 'data'))
+TEST_DATA = osp.join(osp.dirname(__file__), 'data')
+
+
+@pytest.fixture
+def shared_data():
+    """``../shared/data`` relative to the repository root (skips only if it is absent)."""
+    if not osp.isdir(SHARED_DATA):
+        pytest.skip(f'{SHARED_DATA} not available')
+    return SHARED_DATA

@@ -1,0 +1,73 @@
+"""Median cost per video of each ETAD sampler (Sec. 3.3) at the default settings.
+
+Proposal level (DPS): the valid proposals of a T = D = 128 map (n = 8,256) at
+ratio 0.06 (k = 495); snippet level (EGS): M = 128 snippets at ratio 0.3 (k = 38).
+Inputs are synthetic (random kernel features, IoUs; real relative lengths).
+Prints JSON: ``{level: {sampler: {"median_ms", "min_ms", "n", "k"}}}``.
+
+    python tools/analysis/sampler_cost.py [--repeats 5] [--proposal-channels 259]
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+import etad_mmaction  # noqa: F401  (registers the samplers)
+from etad_mmaction.models.samplers import SAMPLER_STRATEGIES
+from etad_mmaction.models.utils.proposal_map import valid_proposals
+from mmaction.registry import TASK_UTILS
+
+
+def level_inputs(level: str, args) -> dict:
+    g = torch.Generator().manual_seed(0)
+    if level == 'proposals':
+        t = d = args.num_snippets
+        coords = valid_proposals(t, d)
+        channels = args.proposal_channels
+        scales = (coords[:, 1] - coords[:, 0]).float() / t
+    else:
+        coords = torch.arange(args.num_snippets).view(-1, 1)
+        channels = args.snippet_channels
+        scales = torch.rand(coords.shape[0], generator=g)
+    n = coords.shape[0]
+    return dict(coords=coords, features=torch.randn(n, channels, generator=g),
+                ious=torch.rand(n, generator=g), scales=scales)
+
+
+def measure(sampler, inputs: dict, repeats: int) -> dict:
+    n = inputs['coords'].shape[0]
+    sampler(n, generator=torch.Generator().manual_seed(-1 % 2**31), **inputs)  # warm-up
+    times = []
+    for rep in range(repeats):
+        gen = torch.Generator().manual_seed(rep)
+        start = time.perf_counter()
+        sampler(n, generator=gen, **inputs)
+        times.append((time.perf_counter() - start) * 1e3)
+    return dict(median_ms=round(statistics.median(times), 3), min_ms=round(min(times), 3),
+                n=n, k=sampler.num_samples(n))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--num-snippets', type=int, default=128)
+    parser.add_argument('--proposal-ratio', type=float, default=0.06)
+    parser.add_argument('--snippet-ratio', type=float, default=0.3)
+    parser.add_argument('--proposal-channels', type=int, default=259,
+                        help='DPS kernel features: 256 pooled + start/end/length')
+    parser.add_argument('--snippet-channels', type=int, default=256)
+    parser.add_argument('--samplers', nargs='*', default=list(SAMPLER_STRATEGIES.values()))
+    args = parser.parse_args()
+    result = dict(settings=dict(vars(args), threads=torch.get_num_threads()))
+    for level, ratio in (('proposals', args.proposal_ratio), ('snippets', args.snippet_ratio)):
+        inputs = level_inputs(level, args)
+        result[level] = {name: measure(TASK_UTILS.build(dict(type=name, ratio=ratio)),
+                                       inputs, args.repeats)
+                         for name in args.samplers}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == '__main__':
+    main()
