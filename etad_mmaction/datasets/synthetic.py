@@ -200,6 +200,11 @@ def _ramp(t: np.ndarray, s: float, e: float, w_in: float, w_out: float) -> np.nd
     return up * down
 
 
+def _support(m: np.ndarray) -> Optional[slice]:
+    nz = np.flatnonzero(m > 0)
+    return None if len(nz) == 0 else slice(int(nz[0]), int(nz[-1]) + 1)
+
+
 def _video_features(rng: np.random.Generator, p: SyntheticParams, protos: _Prototypes,
                     duration: float, gt: List[Tuple[float, float, int]], num_classes: int
                     ) -> np.ndarray:
@@ -237,10 +242,14 @@ def _video_features(rng: np.random.Generator, p: SyntheticParams, protos: _Proto
         wm = 1.0 - ws - we
         amp = sep * float(rng.uniform(0.7, 1.3)) * m
         inst = 0.3 * rng.standard_normal(d)
-        x += np.outer(amp, protos.cls[c] + 0.8 * protos.actionness + inst)
-        x += np.outer(amp * ws, protos.start + protos.cls_start[c])
-        x += np.outer(amp * wm, protos.cls_mid[c])
-        x += np.outer(amp * we, protos.end + protos.cls_end[c])
+        sl = _support(m)
+        if sl is None:
+            continue
+        a = amp[sl]
+        x[sl] += np.outer(a, protos.cls[c] + 0.8 * protos.actionness + inst)
+        x[sl] += np.outer(a * ws[sl], protos.start + protos.cls_start[c])
+        x[sl] += np.outer(a * wm[sl], protos.cls_mid[c])
+        x[sl] += np.outer(a * we[sl], protos.end + protos.cls_end[c])
         occupancy = np.maximum(occupancy, m)
 
     # distractors in background gaps
@@ -265,7 +274,9 @@ def _video_features(rng: np.random.Generator, p: SyntheticParams, protos: _Proto
             else int(rng.integers(num_classes))
         m = _ramp(t, s, s + seg_len, width(), width())
         amp = sep * p.distractor_strength * float(rng.uniform(0.6, 1.2)) * m
-        x += np.outer(amp, protos.cls[c] + 0.8 * protos.actionness + protos.cls_mid[c])
+        sl = _support(m)
+        if sl is not None:
+            x[sl] += np.outer(amp[sl], protos.cls[c] + 0.8 * protos.actionness + protos.cls_mid[c])
         occupancy = np.maximum(occupancy, 0.5 * m)
 
     x += sep * (1.0 - 0.6 * occupancy)[:, None] * scene

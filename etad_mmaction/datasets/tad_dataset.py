@@ -30,8 +30,9 @@ class TADFeatureDataset(BaseDataset):
         pipeline (list, optional): transforms; ``None`` uses the subclass's
             default pipeline (load -> rescale/crop -> pack).
         data_root (str): prefix of every relative path below.
-        data_prefix (dict): ``feature``: folder of per-video feature files, or
-            one ``.h5``/``.hdf5`` file keyed by video id.
+        data_prefix (dict): ``feature`` (or MMAction2's ``video``): folder of
+            per-video feature files, or one ``.h5``/``.hdf5`` file keyed by
+            video id.
         subset (str | list[str], optional): subsets to keep (case-insensitive,
             e.g. ``'training'``, ``'validation'``; THUMOS ``'validation'`` /
             ``'test'``); ``None`` keeps all videos.
@@ -130,6 +131,9 @@ class TADFeatureDataset(BaseDataset):
         classes = resolve_classes(records, file_classes, spec, self.ann_file)
         self._metainfo['classes'] = tuple(classes)
         if self.subset is not None:
+            if records and all(r.subset is None for r in records):
+                raise ValueError(f'{self.ann_file} has no subsets; pass subset_file (a csv '
+                                 'with "video" and "subset" columns) or subset=None')
             records = [r for r in records if r.subset in self.subset]
         excluded = load_id_list(self.exclude_videos)
         if excluded:
@@ -144,7 +148,7 @@ class TADFeatureDataset(BaseDataset):
         records = self.load_records()
         classes = list(self._metainfo['classes'])
         label_of = {c: i for i, c in enumerate(classes)}
-        prefix = self.data_prefix.get('feature', '')
+        prefix = self.data_prefix.get('feature', self.data_prefix.get('video', '')) or '.'
         locator = FeatureLocator(prefix, self.feature_ext)
         scores = load_classifier_scores(self.classifier_file, classes, self.classifier_index)
         data_list = []

@@ -120,3 +120,15 @@ def test_unknown_label_and_bad_duration(tmp_path):
     with pytest.raises(ValueError, match="'v1'"):
         ActivityNetFeatureDataset(ann_file=ann2,
                                   data_prefix=dict(feature=str(tmp_path / 'feat')))
+
+
+def test_subset_requested_but_file_has_none(tmp_path):
+    ann = write_json(tmp_path / 'bsn.json', {'v_x1': {'duration_second': 10.0,
+                                                      'annotations': [{'segment': [1, 2],
+                                                                       'label': 'A'}]}})
+    write_npy_features(str(tmp_path / 'feat'), {'x1': 5}, 4)
+    with pytest.raises(ValueError, match='subset_file'):
+        ActivityNetFeatureDataset(ann_file=ann, subset='training',
+                                  data_prefix=dict(feature=str(tmp_path / 'feat')))
+    ds = ActivityNetFeatureDataset(ann_file=ann, data_prefix=dict(video=str(tmp_path / 'feat')))
+    assert ds[0]['data_samples'].video_name == 'x1'

@@ -70,6 +70,8 @@ def test_build_sampler_by_strategy_name():
     for name, type_ in SAMPLER_STRATEGIES.items():
         assert type(build_sampler(dict(strategy=name, ratio=0.1))).__name__ == type_
         assert type(build_sampler(name, ratio=0.1)).__name__ == type_
+    sampler = RandomSampler(0.1)
+    assert build_sampler(sampler) is sampler
     with pytest.raises(ValueError, match='strategy'):
         build_sampler(dict(strategy='nope', ratio=0.1))
     with pytest.raises(ValueError, match='type'):
@@ -285,7 +287,7 @@ def test_fps_random_start_and_duplicates():
 
 @pytest.mark.skipif(fps_module.torch_cluster is None, reason='torch_cluster not installed')
 def test_fps_torch_cluster_matches_torch():
-    x = torch.randn(300, 8, generator=gen(0))
+    x = torch.randn(300, 8, generator=gen(0), dtype=torch.float64)
     for start in ('first', 'random'):
         a = FPSSampler(0.1, start=start, backend='torch')(300, features=x, generator=gen(3))
         b = FPSSampler(0.1, start=start, backend='torch_cluster')(300, features=x,
@@ -305,11 +307,12 @@ def _brute_force_k_dpp(x, k, eps):
     return subsets, prob, marginal
 
 
-@pytest.mark.parametrize('c, k, eps', [(12, 3, 1e-2), (3, 3, 1e-2), (3, 5, 0.3), (2, 3, 1.0)])
-def test_dpp_matches_exact_k_dpp(c, k, eps):
+@pytest.mark.parametrize('n, c, k, eps', [(8, 12, 3, 1e-2), (8, 3, 3, 1e-2), (8, 3, 5, 0.3),
+                                           (8, 2, 3, 1.0), (12, 4, 6, 0.1)])
+def test_dpp_matches_exact_k_dpp(n, c, k, eps):
     """Empirical inclusion and subset frequencies vs brute force over all k-subsets;
     c < k exercises the degenerate eps eigenspace."""
-    n, draws = 8, 3000
+    draws = 3000
     features = torch.randn(n, c, generator=gen(c * 10 + k), dtype=torch.float64)
     x = dpp_module.cosine_kernel_features(features)
     subsets, prob, marginal = _brute_force_k_dpp(x, k, eps)
@@ -331,6 +334,26 @@ def test_dpp_matches_exact_k_dpp(c, k, eps):
     exp = np.append(expected[big], expected[~big].sum())
     keep = exp > 0
     assert stats.chisquare(obs[keep], exp[keep]).pvalue > 1e-3
+
+
+def test_projection_dpp_phase_matches_determinants():
+    """Phase 2 alone (rejection from refreshed bounds): P(S) = det(K_S), K = B B^T."""
+    n, k, draws = 7, 3, 3000
+    basis = np.linalg.qr(torch.randn(n, k, generator=gen(5), dtype=torch.float64).numpy())[0]
+    K = basis @ basis.T
+    subsets = list(itertools.combinations(range(n), k))
+    prob = np.array([np.linalg.det(K[np.ix_(s, s)]) for s in subsets])
+    assert abs(prob.sum() - 1) < 1e-9
+    uniform = dpp_module._Uniforms(gen(0))
+    hist = dict.fromkeys(subsets, 0)
+    for _ in range(draws):
+        hist[tuple(sorted(dpp_module.sample_projection_dpp(basis, uniform).tolist()))] += 1
+    observed = np.array([hist[s] for s in subsets], dtype=float)
+    expected = prob * draws
+    big = expected >= 5
+    obs = np.append(observed[big], observed[~big].sum())
+    exp = np.append(expected[big], expected[~big].sum())
+    assert stats.chisquare(obs[exp > 0], exp[exp > 0]).pvalue > 1e-3
 
 
 def test_dpp_log_esp_matches_dppy():

@@ -32,15 +32,15 @@ class BlockSampler(BaseSampler):
             first = int(torch.randint(0, num - k + 1, (1,), generator=generator))
             return order[first:first + k]
         size_u, size_v = int(u.max()) + 1, int(v.max()) + 1
-        occupied = torch.zeros(size_u, size_v, dtype=torch.float64)
-        occupied[u, v] = 1.0
         index_map = torch.full((size_u, size_v), -1, dtype=torch.long)
         index_map[u, v] = torch.arange(num)
+        integral = F.pad((index_map >= 0).long().cumsum(0).cumsum(1), (1, 0, 1, 0))
         w = max(1, math.ceil(math.sqrt(k)))
-        while True:
+        while True:  # smallest window that can hold k proposals somewhere
             wu, wv = min(w, size_u), min(w, size_v)
-            counts = F.avg_pool2d(occupied[None, None], (wu, wv), stride=1)[0, 0] * (wu * wv)
-            valid = torch.nonzero(counts.round() >= k)
+            counts = (integral[wu:, wv:] - integral[:-wu, wv:]
+                      - integral[wu:, :-wv] + integral[:-wu, :-wv])
+            valid = torch.nonzero(counts >= k)
             if len(valid) or (wu == size_u and wv == size_v):
                 break
             w += 1

@@ -12,26 +12,29 @@ def greedy_dpp_map(x: np.ndarray, k: int, eps: float) -> np.ndarray:
     ``log det(L_S)`` for ``L = x x^T + eps I``.
 
     The gain of item ``i`` given ``S`` is ``log(eps * (1 + s_i))`` with
-    ``s_i = x_i^T (eps I + x_S^T x_S)^-1 x_i``: each pick costs O(n c) through a
-    Sherman-Morrison update in feature space (the dual of Chen et al.'s
-    Cholesky update, O(n c) instead of O(n (c + |S|))). Ties go to the lowest index.
+    ``s_i = x_i^T (eps I + x_S^T x_S)^-1 x_i``: each pick costs one ``n x c``
+    matrix-vector product through a Sherman-Morrison update in feature space
+    (the dual of Chen et al.'s Cholesky update: O(n c) per pick instead of
+    O(n (c + |S|))). Ties go to the lowest index (up to rounding).
     """
+    x = np.ascontiguousarray(x, dtype=np.float64)
     n, c = x.shape
-    inv = np.eye(c) / eps  # (eps I + x_S^T x_S)^-1
-    score = np.einsum('ij,ij->i', x, x) / eps
-    picked = np.zeros(n, dtype=bool)
+    inv = np.eye(c) / eps                          # (eps I + x_S^T x_S)^-1
+    score = np.einsum('ij,ij->i', x, x) / eps      # s_i
+    avail = score.copy()                           # s_i, -inf once picked
     out = np.empty(k, dtype=np.int64)
     for t in range(k):
-        masked = np.where(picked, -np.inf, score)
-        j = int(np.argmax(masked))
-        out[t], picked[j] = j, True
+        j = int(np.argmax(avail))
+        out[t], avail[j] = j, -np.inf
         if t == k - 1:
             break
         v = inv @ x[j]
         denom = 1.0 + score[j]
         proj = x @ v
-        score -= proj * proj / denom
-        np.maximum(score, 0.0, out=score)
+        proj *= proj
+        proj /= denom
+        score -= proj
+        avail -= proj
         inv -= np.outer(v, v) / denom
     return out
 
