@@ -6,9 +6,13 @@ Inputs are synthetic (random kernel features, IoUs; real relative lengths).
 Prints JSON: ``{level: {sampler: {"median_ms", "min_ms", "n", "k"}}}``.
 
     python tools/analysis/sampler_cost.py [--repeats 5] [--proposal-channels 259]
+
+Prefix ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` for the single-thread cost
+(BLAS threading is erratic on an oversubscribed machine). No timing asserts.
 """
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -18,6 +22,8 @@ import etad_mmaction  # noqa: F401  (registers the samplers)
 from etad_mmaction.models.samplers import SAMPLER_STRATEGIES
 from etad_mmaction.models.utils.proposal_map import valid_proposals
 from mmaction.registry import TASK_UTILS
+
+THREAD_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')
 
 
 def level_inputs(level: str, args) -> dict:
@@ -38,7 +44,7 @@ def level_inputs(level: str, args) -> dict:
 
 def measure(sampler, inputs: dict, repeats: int) -> dict:
     n = inputs['coords'].shape[0]
-    sampler(n, generator=torch.Generator().manual_seed(-1 % 2**31), **inputs)  # warm-up
+    sampler(n, generator=torch.Generator().manual_seed(12345), **inputs)  # warm-up
     times = []
     for rep in range(repeats):
         gen = torch.Generator().manual_seed(rep)
@@ -60,7 +66,8 @@ def main():
     parser.add_argument('--snippet-channels', type=int, default=256)
     parser.add_argument('--samplers', nargs='*', default=list(SAMPLER_STRATEGIES.values()))
     args = parser.parse_args()
-    result = dict(settings=dict(vars(args), threads=torch.get_num_threads()))
+    env = {key: os.environ.get(key) for key in THREAD_ENV}
+    result = dict(settings=dict(vars(args), torch_threads=torch.get_num_threads(), env=env))
     for level, ratio in (('proposals', args.proposal_ratio), ('snippets', args.snippet_ratio)):
         inputs = level_inputs(level, args)
         result[level] = {name: measure(TASK_UTILS.build(dict(type=name, ratio=ratio)),

@@ -2,10 +2,9 @@
 proposal map."""
 import math
 
-from mmaction.registry import TASK_UTILS
-
 import torch
 import torch.nn.functional as F
+from mmaction.registry import TASK_UTILS
 
 from ._common import split_coords
 from .base_sampler import BaseSampler

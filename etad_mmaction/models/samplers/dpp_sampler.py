@@ -23,8 +23,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
-from scipy.special import gammaln
 from mmaction.registry import TASK_UTILS
+from scipy.special import gammaln
 from torch import Tensor
 
 from .base_sampler import BaseSampler
@@ -200,9 +200,11 @@ def sample_k_dpp_low_rank(x: np.ndarray, k: int, eps: float,
     r = eig.lam.shape[0]
     chosen, m = sample_k_eigen_indices(eig.lam, eps, n - r, k, uniform)
     basis = np.empty((n, k))
-    basis[:, :k - m] = eig.vectors(chosen)
-    if m > 0:  # orthonormal basis of a Haar-random m-dim subspace of range(x)^perp
-        u = basis[:, :k - m] if k - m == r else eig.vectors(np.arange(r))
+    if m == 0:
+        basis[:] = eig.vectors(chosen)
+    else:  # + orthonormal basis of a Haar-random m-dim subspace of range(x)^perp
+        u = eig.vectors(np.arange(r))
+        basis[:, :k - m] = u[:, chosen]
         z = torch.randn(n, m, generator=generator, dtype=torch.float64).numpy()
         z -= u @ (u.T @ z)
         basis[:, k - m:] = orthonormalize(z, passes=1 if n >= 4 * m else 2)

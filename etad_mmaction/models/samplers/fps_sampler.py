@@ -1,7 +1,6 @@
 """Farthest point sampling (Sec. 3.3, feature-guided; App. H, Alg. 2)."""
-from mmaction.registry import TASK_UTILS
-
 import torch
+from mmaction.registry import TASK_UTILS
 
 from ._common import check_choice
 from .base_sampler import BaseSampler

@@ -1,8 +1,7 @@
 """Grid sampling (Sec. 3.3, heuristic; Fig. 3): a regular stride over snippets or
 over the proposal map."""
-from mmaction.registry import TASK_UTILS
-
 import torch
+from mmaction.registry import TASK_UTILS
 from torch import Tensor
 
 from ._common import check_choice, split_coords

@@ -1,7 +1,6 @@
 """Random sampling (Sec. 3.3, heuristic): uniform without replacement."""
-from mmaction.registry import TASK_UTILS
-
 import torch
+from mmaction.registry import TASK_UTILS
 
 from .base_sampler import BaseSampler
 
