@@ -33,7 +33,8 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     wrapper = cfg.get('model_wrapper_cfg') or {}
     if wrapper.get('type', 'MMDistributedDataParallel') == 'MMDistributedDataParallel':
-        wrapper = dict(wrapper, type='ETADDistributedDataParallel')
+        # scoped name: MMEngine's runner looks wrappers up in its root registry
+        wrapper = dict(wrapper, type='mmaction.ETADDistributedDataParallel')
     cfg.model_wrapper_cfg = wrapper
     return True
 

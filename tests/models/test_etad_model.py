@@ -164,14 +164,22 @@ def test_predict_outputs_seconds_and_batch():
     assert float(out[0].pred_instances.segments.max()) <= 32.0
 
 
-def test_chunked_inference_is_exact():
+def test_chunked_and_selected_inference_is_exact():
     model = small_model().eval()
     feats = torch.randn(2, C, T)
+    model.test_cfg['selected_only'] = False
+    model.test_cfg['peak_ratio'] = 0.999  # untrained heads are flat: select a strict subset
     full = model(feats, make_samples(), mode='tensor')
     model.test_cfg['proposal_chunk'] = 7
     chunked = model(feats, make_samples(), mode='tensor')
     assert torch.allclose(full['scores'], chunked['scores'], atol=1e-6)
     assert torch.allclose(full['segments'], chunked['segments'], atol=1e-5)
+    model.test_cfg['selected_only'] = True
+    sel = model(feats, make_samples(), mode='tensor')
+    valid = full['valid']
+    assert torch.equal(sel['valid'], valid) and 0 < int(valid.sum()) < valid.numel()
+    assert torch.allclose(sel['scores'], full['scores'] * valid, atol=1e-6)
+    assert torch.allclose(sel['segments'][valid], full['segments'][valid], atol=1e-5)
 
 
 def test_sampling_is_seeded_per_video():

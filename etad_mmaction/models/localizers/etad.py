@@ -204,12 +204,17 @@ class ETAD(BaseModel):
         return data_samples
 
     def _forward(self, inputs, data_samples=None) -> Dict[str, Tensor]:
-        """Inference over all proposals (or ``test_sampler``'s), in chunks of
-        ``test_cfg.proposal_chunk`` proposals (exact: proposals are independent).
+        """Inference over all proposals (or ``test_sampler``'s).
+
+        Boundary selection (B.2) depends only on the boundary head, so by default
+        (``test_cfg.selected_only``) the cascade evaluates only the proposals that
+        pass it; the others get score 0 and ``valid`` False, so the output equals
+        evaluating everything. Proposals run in chunks of
+        ``test_cfg.proposal_chunk`` (exact: proposals are independent).
 
         Returns ``boundary [B, 2, T]``, ``segments [B, n, 2]`` (the average of the
-        stages' refinements, snippet units), ``scores [B, n]`` (``p_s p_e p_iou``,
-        B.2), ``valid [B, n]`` (boundary selection), ``anchors [B, n, 2]``.
+        stages' refinements, snippet units), ``scores [B, n]`` (``p_s p_e p_iou``),
+        ``valid [B, n]`` (boundary selection), ``anchors [B, n, 2]``.
         """
         feats = self._stack_inputs(inputs, data_samples)
         x, bd = self.extract_feat(feats)
@@ -217,22 +222,41 @@ class ETAD(BaseModel):
             anchors = self.sample_proposals(x, data_samples, self.test_sampler)
         else:
             anchors = self.anchors.float().unsqueeze(0).expand(x.shape[0], -1, -1)
-        reduced = self.proposal_head.reduce_features(x)
-        chunk = int(self.test_cfg.get('proposal_chunk') or anchors.shape[1])
-        segs, p_iou = [], []
-        for lo in range(0, anchors.shape[1], chunk):
-            outs = self.proposal_head.forward_reduced(reduced, anchors[:, lo:lo + chunk])
-            segs.append(torch.stack([o['refined'] for o in outs]).mean(0))
-            p_iou.append(torch.stack([o['iou_cls'] * o['iou_reg'] for o in outs]).mean(0))
-        segments = torch.cat(segs, dim=1)
-        p_iou = torch.cat(p_iou, dim=1)
+        b, n = anchors.shape[:2]
         s_idx = anchors[..., 0].long()
         e_idx = anchors[..., 1].long() - 1
-        p_s = torch.gather(bd[:, 0], 1, s_idx)
-        p_e = torch.gather(bd[:, 1], 1, e_idx)
         ratio = self.test_cfg['peak_ratio']
         s_ok = boundary_selection_mask(bd[:, 0], ratio, keep_first=True)
         e_ok = boundary_selection_mask(bd[:, 1], ratio, keep_last=True)
         valid = torch.gather(s_ok, 1, s_idx) & torch.gather(e_ok, 1, e_idx)
-        return dict(boundary=bd, segments=segments, scores=p_s * p_e * p_iou, valid=valid,
-                    anchors=anchors)
+
+        if self.test_cfg.get('selected_only', True):
+            # per video the selected proposals, padded to the batch maximum
+            counts = valid.sum(dim=1)
+            m = max(int(counts.max()), 1)
+            order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices[:, :m]
+            run = torch.gather(anchors, 1, order.unsqueeze(-1).expand(-1, -1, 2))
+        else:
+            order, run = None, anchors
+        reduced = self.proposal_head.reduce_features(x)
+        chunk = int(self.test_cfg.get('proposal_chunk') or run.shape[1])
+        segs, p_iou = [], []
+        for lo in range(0, run.shape[1], chunk):
+            outs = self.proposal_head.forward_reduced(reduced, run[:, lo:lo + chunk])
+            segs.append(torch.stack([o['refined'] for o in outs]).mean(0))
+            p_iou.append(torch.stack([o['iou_cls'] * o['iou_reg'] for o in outs]).mean(0))
+        run_segs = torch.cat(segs, dim=1)
+        run_iou = torch.cat(p_iou, dim=1)
+        if order is not None:
+            segments = anchors.clone()
+            iou = anchors.new_zeros(b, n)
+            keep = torch.gather(valid, 1, order)        # padding rows are not scattered
+            for i in range(b):
+                segments[i, order[i][keep[i]]] = run_segs[i][keep[i]]
+                iou[i, order[i][keep[i]]] = run_iou[i][keep[i]]
+        else:
+            segments, iou = run_segs, run_iou
+        p_s = torch.gather(bd[:, 0], 1, s_idx)
+        p_e = torch.gather(bd[:, 1], 1, e_idx)
+        scores = p_s * p_e * iou * valid
+        return dict(boundary=bd, segments=segments, scores=scores, valid=valid, anchors=anchors)
