@@ -98,7 +98,7 @@ class SyntheticParams:
     seconds_per_feature: float = 1.0      # native feature resolution
     fps: float = 30.0                     # frame rate written to the annotations
     noise: float = 1.0
-    separation: float = 0.12
+    separation: float = 0.09
     blur: float = 2.0                     # boundary ramp width, in features
     distractors: float = 1.5              # mean distractor segments per video
     distractor_strength: float = 0.7

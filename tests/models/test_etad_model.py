@@ -219,3 +219,32 @@ def test_invalid_configuration_names_the_key():
         model(torch.randn(2, C + 1, T), make_samples(), mode='loss')
     with pytest.raises(KeyError, match='loss_weights'):
         MODELS.build(dict(type='ETADLoss', loss_weights=dict(bogus=1.0)))
+
+
+def test_fused_roi_first_layer_equals_explicit_roi_features():
+    """roi_align_linear == temporal_roi_align followed by the FC layer (float64),
+    values and gradients, and the whole stage agrees in both modes."""
+    from etad_mmaction.models.heads.proposal_head import ProposalEvaluationStage
+    from etad_mmaction.models.utils.roi_align import roi_align_linear
+    torch.manual_seed(0)
+    feats = torch.randn(2, 5, 12, dtype=torch.float64, requires_grad=True)
+    regions = torch.tensor([[[-1.0, 4.5], [3.2, 11.9], [0.0, 12.0]],
+                            [[5.0, 6.0], [-3.0, 15.0], [2.5, 2.75]]], dtype=torch.float64)
+    weight = torch.randn(4 * 5, 7, dtype=torch.float64, requires_grad=True)
+    fused = roi_align_linear(feats, regions, weight, num_bins=4, samples_per_bin=2)
+    explicit = temporal_roi_align(feats, regions, 4, 2) @ weight
+    assert torch.allclose(fused, explicit, atol=1e-10)
+    g = torch.randn_like(fused)
+    ga = torch.autograd.grad(fused, (feats, weight), g)
+    gb = torch.autograd.grad(explicit, (feats, weight), g)
+    for a, b in zip(ga, gb):
+        assert torch.allclose(a, b, atol=1e-10)
+    stage = ProposalEvaluationStage(in_channels=8, roi_channels=8, hidden_dims=(16, 8),
+                                    num_groups=2).double()
+    x = torch.randn(2, 8, 12, dtype=torch.float64)
+    props = valid_proposals(12, 12).double()[None].repeat(2, 1, 1)
+    a = stage(x, props)
+    stage.fused_roi = False
+    b = stage(x, props)
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-9), k

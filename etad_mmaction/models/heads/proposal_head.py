@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from mmaction.registry import MODELS
 from ..utils.parallel_mlp import ParallelMLP
-from ..utils.roi_align import boundary_regions, temporal_roi_align
+from ..utils.roi_align import boundary_regions, roi_align_linear, temporal_roi_align
 
 
 class ProposalEvaluationStage(nn.Module):
@@ -24,8 +24,9 @@ class ProposalEvaluationStage(nn.Module):
                  boundary_bins: int = 8, extended_bins: int = 32,
                  hidden_dims: Sequence[int] = (512, 128, 128, 128),
                  context_ratio: float = 0.5, samples_per_bin: int = 2,
-                 num_groups: int = 16, max_log_width: float = 4.0):
+                 num_groups: int = 16, max_log_width: float = 4.0, fused_roi: bool = True):
         super().__init__()
+        self.fused_roi = fused_roi
         self.reduce = nn.Sequential(nn.Conv1d(in_channels, roi_channels, 1),
                                     nn.GroupNorm(num_groups, roi_channels), nn.ReLU(inplace=True))
         self.boundary_bins = boundary_bins
@@ -47,12 +48,24 @@ class ProposalEvaluationStage(nn.Module):
         b, n = proposals.shape[:2]
         x = self.reduce(feats) if reduced is None else reduced    # [B, 128, T]
         start_r, end_r, ext_r = boundary_regions(proposals, self.context_ratio)
-        bd_regions = torch.cat([start_r, end_r], dim=1)            # [B, 2N, 2]
-        bd_feat = temporal_roi_align(x, bd_regions, self.boundary_bins, self.samples_per_bin)
-        bd_feat = bd_feat.view(b, 2, n, -1).transpose(0, 1).reshape(2, b * n, -1)
-        ext_feat = temporal_roi_align(x, ext_r, self.extended_bins, self.samples_per_bin)
-        offsets = self.boundary_mlp(bd_feat)                       # [2, B*N, 1]
-        ext = self.extended_mlp(ext_feat.reshape(b * n, -1))       # [3, B*N, 2]
+        if self.fused_roi:
+            # RoI alignment folded into the first FC layer (exact, see roi_align_linear)
+            w = self.boundary_mlp.weights[0]                       # [2, 8*128, 512]
+            h = torch.stack([roi_align_linear(x, start_r, w[0], self.boundary_bins,
+                                              self.samples_per_bin),
+                             roi_align_linear(x, end_r, w[1], self.boundary_bins,
+                                              self.samples_per_bin)])
+            offsets = self.boundary_mlp._rest(h.view(2, b * n, -1) + self.boundary_mlp.biases[0])
+            h = roi_align_linear(x, ext_r, self.extended_mlp.first_layer_weight(),
+                                 self.extended_bins, self.samples_per_bin)
+            ext = self.extended_mlp.forward_hidden(h.view(b * n, -1))
+        else:
+            bd_regions = torch.cat([start_r, end_r], dim=1)            # [B, 2N, 2]
+            bd_feat = temporal_roi_align(x, bd_regions, self.boundary_bins, self.samples_per_bin)
+            bd_feat = bd_feat.view(b, 2, n, -1).transpose(0, 1).reshape(2, b * n, -1)
+            ext_feat = temporal_roi_align(x, ext_r, self.extended_bins, self.samples_per_bin)
+            offsets = self.boundary_mlp(bd_feat)                       # [2, B*N, 1]
+            ext = self.extended_mlp(ext_feat.reshape(b * n, -1))       # [3, B*N, 2]
         out = dict(
             start_offset=offsets[0, :, 0].view(b, n),
             end_offset=offsets[1, :, 0].view(b, n),
@@ -95,7 +108,7 @@ class CascadeProposalHead(BaseModule):
                  in_channels: int = 256, roi_channels: int = 128, boundary_bins: int = 8,
                  extended_bins: int = 32, hidden_dims: Sequence[int] = (512, 128, 128, 128),
                  context_ratio: float = 0.5, samples_per_bin: int = 2, num_groups: int = 16,
-                 init_cfg=None):
+                 fused_roi: bool = True, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if len(pos_iou_thresholds) != num_stages:
             raise ValueError(f'proposal_head.pos_iou_thresholds has {len(pos_iou_thresholds)} '
@@ -104,7 +117,8 @@ class CascadeProposalHead(BaseModule):
         self.pos_iou_thresholds = tuple(float(t) for t in pos_iou_thresholds)
         self.stages = nn.ModuleList([
             ProposalEvaluationStage(in_channels, roi_channels, boundary_bins, extended_bins,
-                                    hidden_dims, context_ratio, samples_per_bin, num_groups)
+                                    hidden_dims, context_ratio, samples_per_bin, num_groups,
+                                    fused_roi=fused_roi)
             for _ in range(num_stages)])
 
     def forward(self, feats: Tensor, proposals: Tensor) -> List[Dict[str, Tensor]]:

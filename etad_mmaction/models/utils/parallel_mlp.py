@@ -27,6 +27,27 @@ class ParallelMLP(nn.Module):
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(torch.empty(num_branches, 1, d_out).uniform_(-bound, bound)))
 
+    def first_layer_weight(self) -> Tensor:
+        """The first layer as one ``[in, G * hidden]`` matrix (branch-major columns)."""
+        w = self.weights[0]
+        return w.permute(1, 0, 2).reshape(w.shape[1], self.num_branches * w.shape[2])
+
+    def forward_hidden(self, h: Tensor) -> Tensor:
+        """Continue from the first layer's product without bias, ``h [N, G * hidden]``
+        (e.g. from :func:`roi_align_linear` with :meth:`first_layer_weight`)."""
+        x = h.view(h.shape[0], self.num_branches, -1).transpose(0, 1) + self.biases[0]
+        return self._rest(x)
+
+    def _rest(self, x: Tensor) -> Tensor:
+        num_layers = len(self.weights)
+        if num_layers > 1:
+            x = torch.relu(x)
+        for i in range(1, num_layers):
+            x = torch.baddbmm(self.biases[i], x, self.weights[i])
+            if i < num_layers - 1:
+                x = torch.relu(x)
+        return x
+
     def forward(self, x: Tensor) -> Tensor:
         g = self.num_branches
         num_layers = len(self.weights)

@@ -1,0 +1,77 @@
+"""`mim train etad_mmaction <config>` from an editable and from a regular install.
+
+openmim pins old setuptools/requests/rich through its dependencies, so it is not
+installed into the environment: it goes, with the few modules `mim train`
+imports, into a throw-away ``--target`` folder put on PYTHONPATH.
+"""
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MIM_PACKAGES = ['openmim==0.3.9', 'model-index', 'ordered-set', 'markdown', 'tabulate',
+                'colorama', 'setuptools<81', 'pandas', 'pytz', 'python-dateutil', 'tzdata',
+                'requests', 'urllib3', 'charset-normalizer', 'idna', 'certifi', 'click',
+                'rich', 'markdown-it-py', 'mdurl', 'pygments']
+
+
+@pytest.fixture(scope='module')
+def mim_path(tmp_path_factory):
+    target = str(tmp_path_factory.mktemp('mim_site'))
+    out = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                          '--target', target, *MIM_PACKAGES], capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return target
+
+
+def mim_train(pythonpath, cwd, data_root, work_dir):
+    opts = []
+    for key in ('train_dataloader',):  # --no-validate: no val/test loaders
+        opts += [f'{key}.dataset.data_root={data_root}',
+                 f'{key}.dataset.synthetic.num_train=16', f'{key}.dataset.synthetic.num_val=4']
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(pythonpath), OMP_NUM_THREADS='1')
+    # a bare config name: mim finds it in <package>/.mim/configs
+    cmd = [sys.executable, '-m', 'mim', 'train', 'etad_mmaction',
+           'etad_synthetic-anet_feature.py', '--work-dir', work_dir, '--no-validate',
+           '--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.num_workers=0',
+           'train_dataloader.persistent_workers=False', *opts]
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=900)
+    assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-3000:])
+    assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
+    return out.stdout + out.stderr
+
+
+def test_mim_train_editable_install(mim_path, tmp_path):
+    """The test environment's own editable install (pip install -e .)."""
+    log = mim_train([mim_path], str(tmp_path), str(tmp_path / 'data'), str(tmp_path / 'work'))
+    assert 'Epoch(train) [1][1/1]' in log
+
+
+def test_mim_train_regular_install(mim_path, tmp_path):
+    """A regular (non-editable) install of a clean copy of the sources."""
+    src = tmp_path / 'src'
+    files = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if f.startswith(('tests/', 'docs/')) or not osp.isfile(osp.join(ROOT, f)):
+            continue
+        os.makedirs(osp.dirname(src / f), exist_ok=True)
+        shutil.copy2(osp.join(ROOT, f), src / f)
+    site = tmp_path / 'site'
+    out = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                          '--no-build-isolation', '--target', str(site), str(src)],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert osp.isfile(site / 'etad_mmaction' / '.mim' / 'tools' / 'train.py')
+    assert osp.isfile(site / 'etad_mmaction' / '.mim' / 'configs' / 'etad' /
+                      'etad_synthetic-anet_feature.py')
+    run_dir = tmp_path / 'run'
+    run_dir.mkdir()
+    log = mim_train([str(site), mim_path], str(run_dir), str(tmp_path / 'data'),
+                    str(tmp_path / 'work'))
+    assert str(site) in log  # mim used the regular install's .mim/tools/train.py
