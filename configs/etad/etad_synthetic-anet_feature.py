@@ -12,5 +12,5 @@ model = dict(num_snippets=num_snippets, max_duration=num_snippets)
 train_dataloader = dict(dataset=common)
 val_dataloader = dict(dataset=common)
 test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=6)
+train_cfg = dict(max_epochs=6, val_interval=2)
 default_hooks = dict(logger=dict(interval=5))

@@ -1,3 +1,4 @@
 from .etad import ETAD
+from .etad_e2e import ETADEndToEnd
 
-__all__ = ['ETAD']
+__all__ = ['ETAD', 'ETADEndToEnd']
