@@ -8,10 +8,11 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
 
 import etad_mmaction  # noqa: F401
+from etad_mmaction.models.encoders import EncoderGradientSampling
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
-M, T, HW, B = 8, 2, 16, 2
+M, T, HW, B = 8, 2, 8, 2
 
 
 def make_samples(b=B, m=M):
@@ -34,27 +35,46 @@ def make_data(seed=0, b=B):
     return dict(inputs=inputs, data_samples=make_samples(b))
 
 
+_BASE = {}
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Small CPU kernels: one thread is faster and fair to other jobs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def build(ratio=0.5, mode='single_pass', sampler=dict(type='RandomSampler'), chunk_size=3,
           dtype=torch.float64):
-    torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='ETADEndToEnd',
-        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW',
-                               to_float32=False),
-        encoder=dict(type='SnippetEncoder', frozen_stages=2,
-                     backbone=dict(type='ResNetTSM', depth=18, num_segments=T, pretrained=None)),
-        detector=dict(
-            type='ETAD', num_snippets=M,
-            neck=dict(type='LSTMFeatureEnhancement', in_channels=512, hidden_channels=16,
-                      branch_channels=8, out_channels=16, num_groups=4),
-            boundary_head=dict(type='BoundaryHead', in_channels=16, feat_channels=16,
-                               num_groups=4),
-            proposal_head=dict(type='CascadeProposalHead', in_channels=16, roi_channels=8,
-                               hidden_dims=(16, 8, 8, 8), num_groups=4),
-            sampler=dict(type='RandomSampler', ratio=0.5)),
-        egs=dict(ratio=ratio, mode=mode, sampler=sampler, chunk_size=chunk_size)))
-    model.init_weights()
-    model.detector.proposal_head.pos_iou_thresholds = (0.3, 0.3, 0.3)
+    """One tiny model (TSM-R18 encoder, frozen_stages=2, all BN frozen) built once;
+    each call returns a fresh copy with the requested EGS settings."""
+    cfg = dict(ratio=ratio, mode=mode, sampler=sampler, chunk_size=chunk_size)
+    if 'model' not in _BASE:
+        torch.manual_seed(0)
+        _BASE['model'] = MODELS.build(dict(
+            type='ETADEndToEnd',
+            data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW',
+                                   to_float32=False),
+            encoder=dict(type='SnippetEncoder', frozen_stages=2,
+                         backbone=dict(type='ResNetTSM', depth=18, num_segments=T,
+                                       pretrained=None)),
+            detector=dict(
+                type='ETAD', num_snippets=M,
+                neck=dict(type='LSTMFeatureEnhancement', in_channels=512, hidden_channels=16,
+                          branch_channels=8, out_channels=16, num_groups=4),
+                boundary_head=dict(type='BoundaryHead', in_channels=16, feat_channels=16,
+                                   num_groups=4),
+                proposal_head=dict(type='CascadeProposalHead', in_channels=16, roi_channels=8,
+                                   hidden_dims=(16, 8, 8, 8), num_groups=4),
+                sampler=dict(type='RandomSampler', ratio=0.5)),
+            egs=cfg))
+        # (init_weights skipped: default PyTorch init is enough here and much faster)
+        _BASE['model'].detector.proposal_head.pos_iou_thresholds = (0.3, 0.3, 0.3)
+    model = copy.deepcopy(_BASE['model'])
+    model.egs = EncoderGradientSampling(**cfg)
     return model.to(dtype).train()
 
 
@@ -74,7 +94,7 @@ def reference_grads(model, data, features_for_sampler=False):
                              feats.detach().view(b, m, -1) if features_for_sampler else None)
     mask = torch.zeros(b * m, dtype=torch.bool)
     mask[sel] = True
-    feats = torch.where(mask[:, None], feats, feats.detach())
+    feats = torch.where(mask[:, None], feats, feats.detach()) if mask.any() else feats.detach()
     losses = model.detector.loss(feats.view(b, m, -1).transpose(1, 2), d['data_samples'])
     loss, _ = model.parse_losses(losses)
     loss.backward()
@@ -199,3 +219,19 @@ def test_predict_without_gradients_and_shape_errors():
     bad = dict(inputs=[x[:M - 1] for x in data['inputs']], data_samples=make_samples())
     with pytest.raises(ValueError, match='model.detector.num_snippets'):
         model.val_step(bad)
+
+
+@pytest.mark.parametrize('mode', ['single_pass', 'injection'])
+def test_train_step_under_cpu_bf16_autocast(mode):
+    """The wrapper's AMP context covers the forward and the injection re-forward."""
+    from mmaction.registry import OPTIM_WRAPPERS
+    model = build(ratio=0.3, mode=mode, dtype=torch.float32)
+    wrapper = OPTIM_WRAPPERS.build(dict(type='CPUBf16OptimWrapper',
+                                        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                                        accumulative_counts=2))
+    data = make_data(8)
+    data['inputs'] = [x.float() for x in data['inputs']]
+    log_vars = model.train_step(data, wrapper)
+    assert torch.isfinite(log_vars['loss'])
+    g = model.encoder.backbone.layer4[0].conv2.conv.weight.grad
+    assert g is not None and g.dtype == torch.float32 and bool(g.abs().sum() > 0)

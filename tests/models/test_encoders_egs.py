@@ -16,6 +16,15 @@ R2P1D34 = dict(type='ResNet2Plus1d', depth=34, pretrained=None, pretrained2d=Fal
                temporal_strides=(1, 2, 2, 2), zero_init_residual=False)
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Small CPU kernels: one thread is faster and fair to other jobs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def build_recognizer(cfg):
     """A stock MMAction2 recognizer (its data preprocessor needs the mmaction scope)."""
     with DefaultScope.overwrite_default_scope('mmaction'):
@@ -49,7 +58,7 @@ def tsm_recognizer(depth=18):
 def test_tsm_features_pool_each_snippet_over_its_frames():
     torch.manual_seed(0)
     enc = tsm_encoder().train()
-    assert enc.input_format == '2d'
+    assert isinstance(enc, SnippetEncoder) and enc.input_format == '2d'
     x = torch.randn(3, 3, 2, 16, 16)                         # [M, C, T, H, W]
     feats = enc(x)
     assert feats.shape == (3, 512)
