@@ -1,3 +1,4 @@
+import os
 import os.path as osp
 
 import pytest
@@ -9,7 +10,10 @@ TEST_DATA = osp.join(osp.dirname(__file__), 'data')
 
 @pytest.fixture
 def shared_data():
-    """``../shared/data`` relative to the repository root (skips only if it is absent)."""
+    """``../shared/data`` relative to the repository root. Skips only outside CI when
+    it is absent; in CI (``CI`` set), where it always exists, its absence fails."""
     if not osp.isdir(SHARED_DATA):
+        if os.environ.get('CI'):
+            pytest.fail(f'{SHARED_DATA} missing in CI')
         pytest.skip(f'{SHARED_DATA} not available')
     return SHARED_DATA
