@@ -10,7 +10,6 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Optional, Union
 
-import torch
 from mmengine.model import BaseModule
 from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import _load_checkpoint

@@ -1,5 +1,5 @@
 """The ETAD localizer (Section 3, Appendix A-C) with Detector Proposal Sampling."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional
 
 import torch
 from mmengine.model import BaseModel

@@ -1,5 +1,4 @@
 """A DDP wrapper usable on CPU (gloo) as well as CUDA (nccl)."""
-import torch
 from mmengine.model import MMDistributedDataParallel
 
 from mmaction.registry import MODEL_WRAPPERS
