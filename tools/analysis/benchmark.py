@@ -9,7 +9,13 @@ of numbers measured in the same run.
 Usage::
 
     python tools/analysis/benchmark.py detector [--device cpu] [--steps 3]
+    python tools/analysis/benchmark.py dps [--device cpu]   # DPS ratio sweep, DPS at inference
+    python tools/analysis/benchmark.py egs [--device cpu]   # EGS memory / time vs ratio, mode
     python tools/analysis/benchmark.py report            # regenerate docs/benchmarks.md
+
+On CUDA all configurations of one subcommand run one after another in a single
+worker process (``torch.cuda.reset_peak_memory_stats`` between them); on CPU each
+runs in its own process, since peak RSS cannot be reset.
 """
 import argparse
 import datetime
@@ -68,6 +74,8 @@ def _fake_batch(model_type, batch, t, feat_dim, device):
 
 def run_worker(spec: dict) -> dict:
     """Build one model, run warm-up + measured training (or inference) steps."""
+    if spec.get('kind') == 'egs':
+        return run_egs_worker(spec)
     import torch
     import etad_mmaction  # noqa: F401
     from mmaction.registry import MODELS
@@ -109,13 +117,97 @@ def run_worker(spec: dict) -> dict:
     return res
 
 
+def run_egs_worker(spec: dict) -> dict:
+    """One end-to-end training step (``ETADEndToEnd.train_step``): TSM-ResNet
+    encoder (frozen stages 2, all BatchNorm frozen) + ETAD with DPS 6%, one video
+    of ``snippets`` snippets of ``frames`` frames at ``resolution`` pixels."""
+    import torch
+    import etad_mmaction  # noqa: F401
+    from mmengine.optim import OptimWrapper
+    from mmaction.registry import MODELS
+    device = spec.get('device', 'cpu')
+    m, frames, res = spec['snippets'], spec['frames'], spec['resolution']
+    depth = spec.get('depth', 50)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='ETADEndToEnd',
+        data_preprocessor=dict(type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], format_shape='NCTHW'),
+        encoder=dict(type='SnippetEncoder', frozen_stages=2,
+                     backbone=dict(type='ResNetTSM', depth=depth, num_segments=frames,
+                                   pretrained=None)),
+        detector=etad_model(m, 0.06, 2048 if depth >= 50 else 512),
+        egs=dict(ratio=spec['ratio'], mode=spec['mode'], chunk_size=spec['chunk'],
+                 sampler=dict(type='RandomSampler')))).to(device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    wrapper = OptimWrapper(torch.optim.AdamW(params, lr=1e-4, weight_decay=1e-4))
+    g = torch.Generator().manual_seed(0)
+    video = torch.randint(0, 256, (m, 3, frames, res, res), generator=g, dtype=torch.uint8)
+    _, samples = _fake_batch('ETAD', 1, m, 8, 'cpu')
+    data = dict(inputs=[video], data_samples=samples)
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    rss0 = _rss_mb()
+    times = []
+    for i in range(spec['warmup'] + spec['steps']):
+        t0 = time.perf_counter()
+        model.train_step(data, wrapper)
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        if i >= spec['warmup']:
+            times.append(time.perf_counter() - t0)
+    res_ = dict(step_s=statistics.median(times), step_times_s=times,
+                encoder_trainable_params=sum(p.numel() for p in model.encoder.parameters()
+                                             if p.requires_grad))
+    if device == 'cuda':
+        res_['peak_mb'] = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        res_['peak_mb'] = _peak_rss_mb() - rss0
+    return res_
+
+
+def _run_many(specs: list) -> list:
+    """All specs in this process (CUDA): free everything between them."""
+    import gc
+    import torch
+    out = []
+    for spec in specs:
+        try:
+            out.append(run_worker(spec))
+        except torch.cuda.OutOfMemoryError as err:      # a measured outcome, not a crash
+            out.append(dict(error=f'CUDA out of memory: {str(err)[:200]}'))
+        gc.collect()
+        torch.cuda.empty_cache()
+    return out
+
+
 def measure(spec: dict) -> dict:
     """Run :func:`run_worker` in a fresh subprocess."""
-    out = subprocess.run([sys.executable, __file__, '_worker', json.dumps(spec)], cwd=ROOT,
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f'benchmark worker failed for {spec}:\n{out.stderr[-3000:]}')
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure_many([spec])[0]
+
+
+def measure_many(specs: list) -> list:
+    """CPU: one subprocess per spec (peak RSS is per process). CUDA: one subprocess
+    for all specs (peak memory is reset between them), which saves the start-up."""
+    if specs and specs[0].get('device') == 'cuda':
+        batches = [specs]
+    else:
+        batches = [[s] for s in specs]
+    results = []
+    for batch in batches:
+        out = subprocess.run([sys.executable, __file__, '_worker', json.dumps(batch)], cwd=ROOT,
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f'benchmark worker failed for {batch}:\n{out.stderr[-3000:]}')
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        for spec, r in zip(batch, got):
+            print(f"  {json.dumps({k: v for k, v in spec.items() if k != 'model'})} -> "
+                  f"{json.dumps({k: v for k, v in r.items() if k != 'step_times_s'})}",
+                  file=sys.stderr, flush=True)
+        results.extend(got)
+    return results
 
 
 # --------------------------------------------------------------------------- specs
@@ -143,6 +235,8 @@ def environment(device: str) -> dict:
                threads=torch.get_num_threads())
     if device == 'cuda':
         env['gpu'] = torch.cuda.get_device_name(0)
+        env['cudnn_allow_tf32'] = torch.backends.cudnn.allow_tf32
+        env['matmul_allow_tf32'] = torch.backends.cuda.matmul.allow_tf32
     else:
         cpu = platform.processor()
         try:
@@ -158,38 +252,100 @@ def environment(device: str) -> dict:
 def bench_detector(args) -> dict:
     """Section 1 (cost) and the DPS 6% vs 100% comparison of the detector issue."""
     dev, steps = args.device, args.steps
-    big = args.batch
+    big, small = args.batch, args.small_batch
     res = dict(env=environment(dev), command=' '.join(['python'] + sys.argv),
                batch=big, etad_t=128, bmn_t=100, feat_dim=400)
     spec = dict(device=dev, feat_dim=400, warmup=1, steps=steps)
-    etad = measure(dict(spec, model=etad_model(128, 0.06), t=128, batch=big))
-    bmn = measure(dict(spec, model=bmn_model(100), t=100, batch=big, steps=max(2, steps - 1)))
+    specs = [dict(spec, model=etad_model(128, 0.06), t=128, batch=big),
+             dict(spec, model=bmn_model(100), t=100, batch=big, steps=max(2, steps - 1)),
+             dict(spec, model=etad_model(128, 0.06), t=128, batch=small),
+             dict(spec, model=etad_model(128, 1.0), t=128, batch=small),
+             dict(spec, model=etad_model(128, 0.06), t=128, batch=1, inference=True,
+                  steps=max(3, steps)),
+             dict(spec, model=bmn_model(100), t=100, batch=1, inference=True,
+                  steps=max(3, steps))]
+    etad, bmn, dps6, dps100, inf_etad, inf_bmn = measure_many(specs)
     res.update(etad_step_s=etad['step_s'], etad_peak_mb=etad['peak_mb'],
                bmn_step_s=bmn['step_s'], bmn_peak_mb=bmn['peak_mb'])
     res['bmn_over_etad_step'] = bmn['step_s'] / etad['step_s']
     res['etad_over_bmn_peak'] = etad['peak_mb'] / bmn['peak_mb']
-    small = args.small_batch
-    dps = {}
-    for ratio in (0.06, 1.0):
-        r = measure(dict(spec, model=etad_model(128, ratio), t=128, batch=small))
-        dps[f'{int(round(ratio * 100))}pct'] = dict(step_s=r['step_s'], peak_mb=r['peak_mb'])
     res['dps_batch'] = small
-    res['dps'] = dps
-    res['dps6_over_100_step'] = dps['6pct']['step_s'] / dps['100pct']['step_s']
-    res['dps6_over_100_peak'] = dps['6pct']['peak_mb'] / dps['100pct']['peak_mb']
-    inf = {}
-    for name, model, t in (('etad', etad_model(128, 0.06), 128), ('bmn', bmn_model(100), 100)):
-        r = measure(dict(spec, model=model, t=t, batch=1, inference=True, warmup=1,
-                         steps=max(3, steps)))
-        inf[name] = r['step_s']
-    res['etad_infer_s_per_video'] = inf['etad']
-    res['bmn_infer_s_per_video'] = inf['bmn']
+    res['dps'] = {'6pct': dict(step_s=dps6['step_s'], peak_mb=dps6['peak_mb']),
+                  '100pct': dict(step_s=dps100['step_s'], peak_mb=dps100['peak_mb'])}
+    res['dps6_over_100_step'] = dps6['step_s'] / dps100['step_s']
+    res['dps6_over_100_peak'] = dps6['peak_mb'] / dps100['peak_mb']
+    res['etad_infer_s_per_video'] = inf_etad['step_s']
+    res['bmn_infer_s_per_video'] = inf_bmn['step_s']
     return res
+
+
+def bench_dps(args) -> dict:
+    """Section 2 (cost side of the DPS ratio sweep, Fig. 4b) and section 6 (DPS at
+    inference with grid sampling, App. C.3 Table 9)."""
+    dev, steps = args.device, args.steps
+    res = dict(env=environment(dev), command=' '.join(['python'] + sys.argv),
+               batch=args.batch, t=128, feat_dim=400)
+    spec = dict(device=dev, feat_dim=400, warmup=1, steps=steps, t=128)
+    train_ratios = [float(r) for r in args.ratios]
+    infer_ratios = [float(r) for r in args.infer_ratios]
+    specs = [dict(spec, model=etad_model(128, r), batch=args.batch) for r in train_ratios]
+    for r in infer_ratios:
+        model = etad_model(128, 0.06)
+        model['test_sampler'] = None if r >= 1 else dict(type='GridSampler', ratio=r)
+        specs.append(dict(spec, model=model, batch=1, inference=True, steps=max(5, steps)))
+    got = measure_many(specs)
+    train, infer = got[:len(train_ratios)], got[len(train_ratios):]
+    full = dict(zip(train_ratios, train)).get(1.0)
+    res['train'] = [dict(ratio=r, step_s=g['step_s'], peak_mb=g['peak_mb'],
+                         step_vs_100=(g['step_s'] / full['step_s']) if full else None,
+                         peak_vs_100=(g['peak_mb'] / full['peak_mb']) if full else None)
+                    for r, g in zip(train_ratios, train)]
+    res['inference'] = [dict(ratio=r, s_per_video=g['step_s']) for r, g in zip(infer_ratios, infer)]
+    return res
+
+
+def bench_egs(args) -> dict:
+    """Section 4: EGS memory and step time vs ratio, mode and chunk size."""
+    dev = args.device
+    res = dict(env=environment(dev), command=' '.join(['python'] + sys.argv),
+               snippets=args.snippets, frames=args.frames, resolution=args.resolution,
+               backbone=f'ResNetTSM-{args.depth}', frozen_stages=2, detector_dps=0.06,
+               chunk=args.chunk, budget_mb=args.budget_mb)
+    spec = dict(kind='egs', device=dev, snippets=args.snippets, frames=args.frames,
+                resolution=args.resolution, depth=args.depth, warmup=1, steps=args.steps)
+    runs = [('single_pass', 0.0, args.chunk)]
+    for mode in ('single_pass', 'injection'):
+        runs += [(mode, float(r), args.chunk) for r in args.ratios if float(r) > 0]
+    for mode in ('single_pass', 'injection'):
+        runs += [(mode, 0.3, c) for c in args.chunks if c != args.chunk]
+    got = measure_many([dict(spec, mode=m, ratio=r, chunk=c) for m, r, c in runs])
+    res['runs'] = [dict(mode=m if r > 0 else 'frozen (ratio 0)', ratio=r, chunk=c, **g)
+                   for (m, r, c), g in zip(runs, got)]
+    inj = [x for x in res['runs'] if x['mode'] == 'injection' and x['ratio'] == 0.3
+           and 'peak_mb' in x and x['peak_mb'] <= args.budget_mb]
+    if inj:
+        best = min(inj, key=lambda x: x['step_s'])
+        res['best_injection_chunk_under_budget'] = best['chunk']
+    return res
+
+
+def _write(res: dict, name: str, out=None) -> None:
+    out = out or osp.join(OUT_DIR, f'{name}.json')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    tmp = out + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(res, f, indent=2)
+    os.replace(tmp, out)
+    print(json.dumps(res, indent=2))
 
 
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == '_worker':
-        print(json.dumps(run_worker(json.loads(sys.argv[2]))))
+        specs = json.loads(sys.argv[2])
+        if len(specs) > 1:
+            print(json.dumps(_run_many(specs)))
+        else:
+            print(json.dumps([run_worker(specs[0])]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='cmd', required=True)
@@ -199,17 +355,34 @@ def main():
     p.add_argument('--batch', type=int, default=16)
     p.add_argument('--small-batch', type=int, default=4)
     p.add_argument('--out', default=None)
+    p = sub.add_parser('dps', help='DPS ratio sweep (training cost) and DPS at inference')
+    p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    p.add_argument('--steps', type=int, default=3)
+    p.add_argument('--batch', type=int, default=4)
+    p.add_argument('--ratios', nargs='+', default=['1.0', '0.5', '0.2', '0.1', '0.06', '0.03'])
+    p.add_argument('--infer-ratios', nargs='+', default=['1.0', '0.2', '0.15', '0.1', '0.06'])
+    p.add_argument('--out', default=None)
+    p = sub.add_parser('egs', help='EGS memory and step time vs ratio, mode, chunk size')
+    p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    p.add_argument('--steps', type=int, default=2)
+    p.add_argument('--snippets', type=int, default=32)
+    p.add_argument('--frames', type=int, default=4)
+    p.add_argument('--resolution', type=int, default=64)
+    p.add_argument('--depth', type=int, default=50)
+    p.add_argument('--ratios', nargs='+', default=['0.1', '0.3', '1.0'])
+    p.add_argument('--chunk', type=int, default=4)
+    p.add_argument('--chunks', type=int, nargs='+', default=[1, 16])
+    p.add_argument('--budget-mb', type=float, default=2560.0,
+                   help='memory budget for choosing the injection chunk size')
+    p.add_argument('--out', default=None)
     sub.add_parser('report', help='regenerate docs/benchmarks.md from docs/benchmarks/*.json')
     args = parser.parse_args()
     if args.cmd == 'detector':
-        res = bench_detector(args)
-        out = args.out or osp.join(OUT_DIR, f'detector_{args.device}.json')
-        os.makedirs(osp.dirname(out), exist_ok=True)
-        tmp = out + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(res, f, indent=2)
-        os.replace(tmp, out)
-        print(json.dumps(res, indent=2))
+        _write(bench_detector(args), f'detector_{args.device}', args.out)
+    elif args.cmd == 'dps':
+        _write(bench_dps(args), f'dps_{args.device}', args.out)
+    elif args.cmd == 'egs':
+        _write(bench_egs(args), f'egs_{args.device}', args.out)
     elif args.cmd == 'report':
         from benchmark_report import write_report  # noqa: E402 (sibling module)
         write_report(OUT_DIR, osp.join(ROOT, 'docs', 'benchmarks.md'))
