@@ -6,6 +6,7 @@ import torch.distributed as dist
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from torch import Tensor
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from mmaction.registry import MODELS
 from ..encoders.egs import EncoderGradientSampling
@@ -30,12 +31,17 @@ class ETADEndToEnd(BaseModel):
         data_preprocessor (dict): default ``ActionDataPreprocessor`` with
             ``format_shape='NCTHW'``.
 
-    Training: :meth:`train_step` runs the configured mode. ``loss()`` (used by
-    MMEngine's default train step, e.g. under a DDP wrapper) gives the same
-    losses and gradients as the configured mode in one autograd graph
-    (``injection`` then keeps the activations of all sampled snippets at once).
+    Training: :meth:`train_step` runs the configured mode, also under
+    ``ETADDistributedDataParallel`` (which calls it and lets it average the
+    gradients across ranks once per update). ``loss()`` gives the same losses
+    and gradients as the configured mode in one autograd graph (``injection``
+    then keeps the activations of all sampled snippets at once).
     Inference: features without gradients (chunked) -> ``detector.predict``.
     """
+
+    #: ``ETADDistributedDataParallel`` calls :meth:`train_step` (which reduces the
+    #: gradients across ranks itself) instead of the stock DDP loss forward.
+    owns_distributed_train_step = True
 
     def __init__(self, encoder: dict, detector: dict,
                  egs: Optional[dict] = None,
@@ -130,7 +136,8 @@ class ETADEndToEnd(BaseModel):
         ``scale_loss`` for gradient accumulation, ``backward``, ``step`` with
         gradient clipping and ``zero_grad`` when ``should_update()``).
 
-        ``single_pass`` (and ``ratio`` 0): exactly ``BaseModel.train_step``.
+        ``single_pass`` (and ``ratio`` 0): ``BaseModel.train_step`` (one graph,
+        one backward), plus the cross-rank gradient average under DDP.
         ``injection`` (``ratio > 0``): forward everything without gradients ->
         features as a leaf -> detector loss -> ``optim_wrapper.backward`` (so the
         wrapper's loss scaler also scales ``dL/dF``) -> re-forward the sampled
@@ -138,7 +145,13 @@ class ETADEndToEnd(BaseModel):
         back-propagate ``dL/dF`` into the encoder -> one optimiser step.
         """
         if self.egs.mode != 'injection' or self.egs.ratio == 0.0:
-            return super().train_step(data, optim_wrapper)
+            with optim_wrapper.optim_context(self):
+                data = self.data_preprocessor(data, True)
+                losses = self._run_forward(data, mode='loss')
+            parsed_losses, log_vars = self.parse_losses(losses)
+            optim_wrapper.backward(optim_wrapper.scale_loss(parsed_losses))
+            self._update(optim_wrapper)
+            return log_vars
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             inputs, data_samples = data['inputs'], data['data_samples']
@@ -157,22 +170,36 @@ class ETADEndToEnd(BaseModel):
             grad = leaf.grad.flatten(0, 1)
             with optim_wrapper.optim_context(self):
                 self.egs.inject(self.encoder, flat, idx, grad)
+        self._update(optim_wrapper)
+        return log_vars
+
+    def _update(self, optim_wrapper: OptimWrapper) -> None:
+        """``OptimWrapper.update_params`` after the backward: on an update
+        iteration, average the gradients across ranks, step and zero."""
         if optim_wrapper.should_update():
             self._all_reduce_grads()
             optim_wrapper.step()
             optim_wrapper.zero_grad()
-        return log_vars
 
     def _all_reduce_grads(self):
-        """Average the gradients over ranks when the injection step runs outside a
-        DDP forward (a DDP wrapper must call this model's ``train_step`` under
-        ``no_sync``); a no-op in a single process."""
+        """Average the gradients of all trainable parameters over ranks, in one
+        flattened buffer per dtype and device (``ETADDistributedDataParallel``
+        runs :meth:`train_step` under ``no_sync``, outside any DDP forward, so
+        DDP's reducer does not do it). A no-op in a single process. Parameters
+        without a gradient on this rank (e.g. no sampled snippet) contribute
+        zeros, so every rank joins the same collectives."""
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
             return
         world = dist.get_world_size()
+        groups = {}
         for p in self.parameters():
             if p.requires_grad:
                 if p.grad is None:
                     p.grad = torch.zeros_like(p)
-                dist.all_reduce(p.grad)
-                p.grad.div_(world)
+                groups.setdefault((p.grad.dtype, p.grad.device), []).append(p.grad)
+        for grads in groups.values():
+            flat = _flatten_dense_tensors(grads)
+            dist.all_reduce(flat)
+            flat.div_(world)
+            for g, reduced in zip(grads, _unflatten_dense_tensors(flat, grads)):
+                g.copy_(reduced)
