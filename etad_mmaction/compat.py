@@ -133,6 +133,16 @@ def _allow_mmengine_checkpoint_types() -> None:
     APPLIED.append('torch_load_safe_globals')
 
 
+def _alias_numpy_trapz() -> None:
+    """NumPy 2.4 removed ``np.trapz`` (renamed ``np.trapezoid`` in 2.0);
+    MMAction2 1.2.0's AR@AN (``ANetMetric``, used by its stock BMN configs) still
+    calls ``np.trapz``. Alias the new name when the old one is gone."""
+    import numpy as np
+    if hasattr(np, 'trapezoid') and 'trapz' not in dir(np):
+        np.trapz = np.trapezoid
+        APPLIED.append('numpy_trapz')
+
+
 def apply() -> List[str]:
     """Apply every needed workaround once; returns the names of those applied."""
     global _DONE
@@ -143,5 +153,6 @@ def apply() -> List[str]:
     _stub_missing_drn()
     _disable_multimodal_under_transformers5()
     _allow_mmengine_checkpoint_types()
+    _alias_numpy_trapz()
     _DONE = True
     return APPLIED

@@ -8,7 +8,10 @@ from .synthetic import ensure_synthetic_dataset, generate_synthetic_dataset
 from .tad_dataset import TADFeatureDataset
 from .thumos import ThumosFeatureDataset
 from .transforms import (CropTADWindow, LoadTADFeature, PackTADInputs,
-                         ResizeTADFeature)
+                         ResizeTADFeature, SampleSnippets, TADDecordDecode,
+                         TADDecordInit, VideoReadError)
+from .video_datasets import (ActivityNetVideoDataset, TADVideoDatasetMixin,
+                             ThumosVideoDataset)
 from .video_ids import normalize_video_id
 
 __all__ = [
@@ -16,5 +19,7 @@ __all__ = [
     'ThumosFeatureDataset', 'LoadTADFeature', 'ResizeTADFeature', 'CropTADWindow',
     'PackTADInputs', 'generate_synthetic_dataset', 'ensure_synthetic_dataset',
     'TADAnnotationWarning', 'FeatureError', 'MissingVideoError',
-    'parse_annotation_file', 'normalize_video_id',
+    'parse_annotation_file', 'normalize_video_id', 'SampleSnippets', 'TADDecordInit',
+    'TADDecordDecode', 'VideoReadError', 'ActivityNetVideoDataset', 'ThumosVideoDataset',
+    'TADVideoDatasetMixin',
 ]

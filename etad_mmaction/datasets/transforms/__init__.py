@@ -2,6 +2,8 @@
 from .formatting import CONTRACT_META_KEYS, PackTADInputs
 from .loading import LoadTADFeature
 from .temporal import CropTADWindow, ResizeTADFeature
+from .video import SampleSnippets, TADDecordDecode, TADDecordInit, VideoReadError
 
 __all__ = ['LoadTADFeature', 'ResizeTADFeature', 'CropTADWindow', 'PackTADInputs',
-           'CONTRACT_META_KEYS']
+           'CONTRACT_META_KEYS', 'SampleSnippets', 'TADDecordInit', 'TADDecordDecode',
+           'VideoReadError']

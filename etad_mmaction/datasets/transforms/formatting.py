@@ -22,6 +22,11 @@ class PackTADInputs(BaseTransform):
     and ``labels`` (int64 ``[N]``), with the metainfo keys of the contract
     (``classifier_scores`` only when the dataset has a classifier file).
 
+    Video samples (end-to-end setting): when the results hold ``imgs`` and no
+    ``raw_feature``, ``inputs`` is ``imgs`` as ``FormatShape(input_format=
+    'NCTHW')`` left it, a tensor ``[M, C, T, H, W]`` of the same dtype (uint8
+    or float32), with ``M == num_snippets``; the data sample is the same.
+
     Args:
         meta_keys (Sequence[str]): metainfo keys copied from the results; the
             default is exactly the contract. Extra keys (e.g.
@@ -32,12 +37,14 @@ class PackTADInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
-        if 'raw_feature' not in results:
+        video = 'raw_feature' not in results and 'imgs' in results
+        if 'raw_feature' not in results and not video:
             raise KeyError('PackTADInputs needs "raw_feature" (add LoadTADFeature)')
         if 'gt_segments' not in results:
             raise KeyError('PackTADInputs needs "gt_segments" in snippet units: add '
                            'ResizeTADFeature or CropTADWindow before it')
-        feat = np.asarray(results['raw_feature'], dtype=np.float32)
+        feat = self._video_inputs(results) if video \
+            else np.asarray(results['raw_feature'], dtype=np.float32)
         segments = np.asarray(results['gt_segments'], dtype=np.float32).reshape(-1, 2)
         labels = results.get('gt_labels')
         labels = np.zeros((len(segments),), dtype=np.int64) if labels is None \
@@ -67,6 +74,20 @@ class PackTADInputs(BaseTransform):
             meta[key] = value
         sample.set_metainfo(meta)
         return dict(inputs=torch.from_numpy(np.ascontiguousarray(feat)), data_samples=sample)
+
+    @staticmethod
+    def _video_inputs(results: dict) -> np.ndarray:
+        imgs = np.asarray(results['imgs'])
+        name = results.get('video_name')
+        if imgs.ndim != 5:
+            raise ValueError(f'PackTADInputs: imgs of video {name!r} must be [M, C, T, H, W] '
+                             f'(add FormatShape(input_format="NCTHW")), got shape {imgs.shape}')
+        num = results.get('num_snippets')
+        if num is not None and imgs.shape[0] != int(num):
+            raise ValueError(f'PackTADInputs: video {name!r} has {imgs.shape[0]} snippets in '
+                             f'imgs {imgs.shape} but num_snippets={num} (one crop per snippet '
+                             'expected)')
+        return imgs
 
     def __repr__(self):
         return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'
