@@ -8,14 +8,13 @@ import pytest
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torchvision.models.video import resnet as video_resnet   # test-only dependency
 
 import etad_mmaction  # noqa: F401
 from etad_mmaction.models.encoders import SnippetEncoder
 from etad_mmaction.models.encoders.tsp_converter import (TSP_R2PLUS1D_34, convert_tsp_r2plus1d,
                                                          tsp_r2plus1d_conversion)
 from mmaction.registry import MODELS
-
-video_resnet = pytest.importorskip('torchvision.models.video.resnet')
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(ROOT, 'tools', 'model_converters', 'convert_tsp_r2plus1d.py')

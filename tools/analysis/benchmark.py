@@ -329,6 +329,62 @@ def bench_egs(args) -> dict:
     return res
 
 
+def collect_map(args) -> dict:
+    """Section 1, accuracy side: gather ``gpu_map_comparison.sh``'s outputs
+    (ETAD's MMEngine scalars and log, ``bmn_baseline.py``'s JSON and log)."""
+    import re
+    d = args.dir
+    with open(osp.join(d, 'bmn.json')) as f:
+        bmn = json.load(f)
+    etad_val, etad_iters = {}, []
+    with open(osp.join(d, 'etad_scalars.json')) as f:
+        for line in f:
+            rec = json.loads(line)
+            if 'avg_mAP' in rec:
+                etad_val = rec
+            elif 'loss' in rec:
+                etad_iters.append(rec)
+
+    def log_stats(path):
+        times, mem = [], []
+        with open(path) as f:
+            for line in f:
+                m = re.search(r'Epoch\(train\).*?\btime: ([0-9.]+).*?memory: ([0-9]+)', line)
+                if m:
+                    times.append(float(m.group(1)))
+                    mem.append(int(m.group(2)))
+        return times, mem
+
+    def log_span(path, start_pat, end_pat):
+        stamps = {}
+        with open(path) as f:
+            for line in f:
+                for key, pat in (('start', start_pat), ('end', end_pat)):
+                    if key not in stamps and pat in line:
+                        stamps[key] = datetime.datetime.strptime(line[:14], '%m/%d %H:%M:%S')
+        return (stamps['end'] - stamps['start']).total_seconds() if len(stamps) == 2 else None
+
+    bmn_times, bmn_mem = log_stats(osp.join(d, 'bmn.log'))
+    res = dict(env=dict(json.load(open(args.env_from))['env']) if args.env_from else None,
+               command='bash tools/analysis/gpu_map_comparison.sh',
+               dataset='configs/etad/etad_synthetic-anet-full_feature.py (1,000 training / '
+                       '300 validation semi-synthetic videos, 400-d, top-2 classifier classes)',
+               etad=dict(t=128, epochs=6, batch=16, dps=0.06,
+                         train_s=log_span(osp.join(d, 'etad.log'), 'Checkpoints will be saved',
+                                          'Saving checkpoint at 6 epochs'),
+                         iter_s_median=statistics.median(r['time'] for r in etad_iters),
+                         max_memory_mb=max(r['memory'] for r in etad_iters),
+                         **{k: v for k, v in etad_val.items() if k.startswith(('mAP', 'avg'))}),
+               bmn=dict(t=100, epochs=bmn['epochs'], batch=bmn['batch'],
+                        train_s=bmn['bmn_train_s'], iter_s_median=statistics.median(bmn_times),
+                        max_memory_mb=max(bmn_mem), ar_an=bmn['bmn_ar_an'],
+                        **{k[4:]: v for k, v in bmn.items()
+                           if k.startswith(('bmn_mAP', 'bmn_avg'))}))
+    res['etad_minus_bmn_avg_map'] = res['etad']['avg_mAP'] - res['bmn']['avg_mAP']
+    res['bmn_over_etad_train_time'] = res['bmn']['train_s'] / res['etad']['train_s']
+    return res
+
+
 def _write(res: dict, name: str, out=None) -> None:
     out = out or osp.join(OUT_DIR, f'{name}.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -375,6 +431,11 @@ def main():
     p.add_argument('--budget-mb', type=float, default=2560.0,
                    help='memory budget for choosing the injection chunk size')
     p.add_argument('--out', default=None)
+    p = sub.add_parser('collect-map', help='gather gpu_map_comparison.sh outputs into JSON')
+    p.add_argument('dir')
+    p.add_argument('--env-from', default=None,
+                   help='a JSON of the same machine whose "env" to record (e.g. detector_cuda)')
+    p.add_argument('--name', default='map_comparison_cuda')
     sub.add_parser('report', help='regenerate docs/benchmarks.md from docs/benchmarks/*.json')
     args = parser.parse_args()
     if args.cmd == 'detector':
@@ -383,6 +444,8 @@ def main():
         _write(bench_dps(args), f'dps_{args.device}', args.out)
     elif args.cmd == 'egs':
         _write(bench_egs(args), f'egs_{args.device}', args.out)
+    elif args.cmd == 'collect-map':
+        _write(collect_map(args), args.name)
     elif args.cmd == 'report':
         from benchmark_report import write_report  # noqa: E402 (sibling module)
         write_report(OUT_DIR, osp.join(ROOT, 'docs', 'benchmarks.md'))

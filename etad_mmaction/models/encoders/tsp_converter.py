@@ -12,9 +12,10 @@ Caffe2 mid planes (288 / 576 / 1152 in ``layer{2,3,4}[0].conv2``) and BN
 
 Layout difference (torchvision -> MMAction2, see :mod:`.r2plus1d_tv`)::
 
-    stem.0 / stem.1 / stem.3 / stem.4         conv1.conv.conv_s / .conv.bn_s / .conv.conv_t / .bn
-    layerL.B.convC.0.0 / .0.1 / .0.3 / .1     layerL.B.convC.conv.conv_s / .conv.bn_s / .conv.conv_t / .bn
-    layerL.0.downsample.0 / .1                layerL.0.downsample.conv / .bn
+    stem.0 / .1 / .3 / .4        conv1.conv.conv_s / conv1.conv.bn_s / conv1.conv.conv_t / conv1.bn
+    X.convC.0.0 / .0.1 / .0.3    X.convC.conv.conv_s / X.convC.conv.bn_s / X.convC.conv.conv_t
+    X.convC.1                    X.convC.bn                  (X = layerL.B, C = 1, 2)
+    layerL.0.downsample.0 / .1   layerL.0.downsample.conv / layerL.0.downsample.bn
 
 The stem (45 mid channels, no max-pool) and the single-``Conv3d`` shortcut
 have no counterpart in MMAction2's stock ``ResNet2Plus1d`` (83 mid channels,
