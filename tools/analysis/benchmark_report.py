@@ -15,7 +15,7 @@ def _detector(d: dict) -> str:
     dps = d['dps']
     lines = [
         f"### Detector cost: ETAD vs MMAction2 BMN ({d['env']['device'].upper()})", '',
-        f"Command: `{d['command']}`  ", f"Machine: {_env_line(d['env'])}", '',
+        f"Command: `{_command(d)}  ", f"Machine: {_env_line(d['env'])}", '',
         f"Training step on random {d['feat_dim']}-d features, batch {d['batch']}, "
         f"ETAD at T = {d['etad_t']} with DPS 6% random, BMN (stock MMAction2 "
         f"`bmn_400x100` model) at T = {d['bmn_t']}; median of the measured steps after "
@@ -35,6 +35,143 @@ def _detector(d: dict) -> str:
         f"| 100% | {dps['100pct']['step_s']:.2f} | {dps['100pct']['peak_mb']:.0f} |",
         f"| 6% / 100% | {d['dps6_over_100_step']:.3f} | {d['dps6_over_100_peak']:.3f} |", '']
     return '\n'.join(lines)
+
+
+def _command(d: dict) -> str:
+    import re
+    cmd = re.sub(r' --out \S+', '', d['command'])
+    if d.get('env', {}).get('device') == 'cuda' and 'gpu_' not in cmd:
+        cmd += '` (run by `bash tools/analysis/gpu_benchmarks.sh`)'
+        return cmd
+    return cmd + '`'
+
+
+def _head(title: str, d: dict, command=None) -> list:
+    return [f'### {title}', '', f"Command: `{command + '`' if command else _command(d)}  ",
+            f"Machine: {_env_line(d['env'])}", '']
+
+
+def _pct(x) -> str:
+    return f'{100 * x:.2f}'
+
+
+def _map_comparison(d: dict) -> str:
+    e, b = d['etad'], d['bmn']
+    lines = _head('Detection mAP: ETAD vs MMAction2 BMN on the same videos (GPU)', d) + [
+        f"Data: {d['dataset']}. ETAD: its config (T = {e['t']}, DPS {e['dps']:.0%}, "
+        f"{e['epochs']} epochs, batch {e['batch']}). BMN: MMAction2's stock "
+        f"`bmn_2xb8-400x100-9e_activitynet-feature.py` (T = {b['t']}, {b['epochs']} epochs, "
+        f"batch {b['batch']} on one GPU) through `tools/analysis/bmn_baseline.py`; its "
+        "proposals get the same classifier classes (top 2) and the same mAP code as ETAD. "
+        "One seed (0) each.", '',
+        '| | mAP@0.50 | mAP@0.75 | mAP@0.95 | average mAP | training (s) | iteration (s, median) '
+        '| max memory (MB, MMEngine) |', '|---|---|---|---|---|---|---|---|']
+    for name, r in (('ETAD', e), ('BMN', b)):
+        lines.append(f"| {name} | {_pct(r['mAP@0.50'])} | {_pct(r['mAP@0.75'])} | "
+                     f"{_pct(r['mAP@0.95'])} | {_pct(r['avg_mAP'])} | {r['train_s']:.0f} | "
+                     f"{r['iter_s_median']:.3f} | {r['max_memory_mb']} |")
+    lines += ['', f"ETAD - BMN average mAP: {100 * d['etad_minus_bmn_avg_map']:+.2f} points; "
+              f"BMN / ETAD training time: {d['bmn_over_etad_train_time']:.1f}x (iteration "
+              "times include data loading; training time is from the first to the last "
+              "training iteration, checkpoint of the last epoch excluded for ETAD).", '']
+    return '\n'.join(lines)
+
+
+def _dps(d: dict) -> str:
+    dev = d['env']['device'].upper()
+    lines = _head(f'DPS ratio sweep and DPS at inference ({dev})', d) + [
+        f"Training step of ETAD (T = {d['t']}, {d['feat_dim']}-d random features, batch "
+        f"{d['batch']}) with random DPS at each ratio (Fig. 4b's cost side); median of the "
+        "measured steps after one warm-up.", '',
+        '| DPS ratio | step (s) | peak memory (MB) | step / 100% | memory / 100% |',
+        '|---|---|---|---|---|']
+    for r in d['train']:
+        lines.append(f"| {r['ratio']:.0%} | {r['step_s']:.3f} | {r['peak_mb']:.0f} | "
+                     f"{r['step_vs_100'] or 0:.3f} | {r['peak_vs_100'] or 0:.3f} |")
+    lines += ['', 'Inference per video (batch 1, post-processing included) with grid DPS '
+              'at inference (App. C.3, Table 9 shape), randomly initialised model:', '',
+              '| DPS ratio at inference | ' + ' | '.join(f"{r['ratio']:.0%}" for r in d['inference'])
+              + ' |', '|---|' + '---|' * len(d['inference']),
+              '| time per video (ms) | ' + ' | '.join(f"{1000 * r['s_per_video']:.1f}"
+                                                     for r in d['inference']) + ' |', '']
+    return '\n'.join(lines)
+
+
+def _egs(d: dict) -> str:
+    dev = d['env']['device'].upper()
+    lines = _head(f'Encoder Gradient Sampling: memory and step time ({dev})', d) + [
+        f"One training step (`ETADEndToEnd.train_step`, AdamW, fp32) on one video of "
+        f"{d['snippets']} snippets x {d['frames']} frames at {d['resolution']}x"
+        f"{d['resolution']}, {d['backbone']} encoder (frozen stages 2, all BatchNorm frozen) "
+        f"+ ETAD detector (DPS 6%). Memory: peak over the step "
+        + ('(`torch.cuda.max_memory_allocated` minus the model already on the GPU).'
+           if dev == 'CUDA' else '(rise of peak RSS over the RSS before the step).'), '',
+        '| mode | EGS ratio | chunk | step (s) | peak memory (MB) |', '|---|---|---|---|---|']
+    for r in d['runs']:
+        cells = (f"{r['step_s']:.3f} | {r['peak_mb']:.0f}" if 'step_s' in r
+                 else f"{r.get('error', '?')} | -")
+        lines.append(f"| {r['mode']} | {r['ratio']:.0%} | {r['chunk']} | {cells} |")
+    if 'best_injection_chunk_under_budget' in d and dev == 'CUDA':
+        lines += ['', f"Fastest injection chunk at ratio 30% under {d['budget_mb']:.0f} MB: "
+                  f"{d['best_injection_chunk_under_budget']} (the default of "
+                  "`EncoderGradientSampling` in injection mode)."]
+    lines.append('')
+    return '\n'.join(lines)
+
+
+def _figures(json_dir: str, docs_dir: str) -> list:
+    """matplotlib PNGs next to benchmarks.md; returns markdown image lines."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    out = []
+    for dev in ('cuda', 'cpu'):
+        path = osp.join(json_dir, f'egs_{dev}.json')
+        if not osp.exists(path):
+            continue
+        with open(path) as f:
+            d = json.load(f)
+        fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+        for mode, marker in (('single_pass', 'o'), ('injection', 's')):
+            rows = sorted(((r['ratio'], r) for r in d['runs'] if 'peak_mb' in r and
+                           r['chunk'] == d['chunk'] and
+                           (r['mode'] == mode or r['ratio'] == 0.0)), key=lambda x: x[0])
+            xs = [100 * x for x, _ in rows]
+            ax[0].plot(xs, [r['peak_mb'] / 1024 for _, r in rows], marker=marker, label=mode)
+            ax[1].plot(xs, [r['step_s'] for _, r in rows], marker=marker, label=mode)
+        ax[0].set(xlabel='EGS ratio (%)', ylabel='peak memory (GB)')
+        ax[1].set(xlabel='EGS ratio (%)', ylabel='step time (s)')
+        ax[0].legend()
+        fig.suptitle(f"EGS, {d['backbone']} {d['resolution']}px x {d['frames']} frames, "
+                     f"{d['snippets']} snippets, chunk {d['chunk']} ({dev.upper()})")
+        fig.tight_layout()
+        name = f'egs_{dev}.png'
+        fig.savefig(osp.join(json_dir, name), dpi=100)
+        plt.close(fig)
+        out.append(f'![EGS {dev}](benchmarks/{name})')
+    for dev in ('cuda', 'cpu'):
+        path = osp.join(json_dir, f'dps_{dev}.json')
+        if not osp.exists(path):
+            continue
+        with open(path) as f:
+            d = json.load(f)
+        rows = sorted(d['train'], key=lambda r: r['ratio'])
+        fig, ax = plt.subplots(figsize=(5, 3.4))
+        xs = [100 * r['ratio'] for r in rows]
+        ax.plot(xs, [r['step_vs_100'] for r in rows], marker='o', label='step time / 100%')
+        ax.plot(xs, [r['peak_vs_100'] for r in rows], marker='s', label='peak memory / 100%')
+        ax.set(xscale='log', xlabel='DPS ratio (%)', ylabel='relative to 100%',
+               title=f"DPS cost, batch {d['batch']}, T = {d['t']} ({dev.upper()})")
+        ax.legend()
+        fig.tight_layout()
+        name = f'dps_{dev}.png'
+        fig.savefig(osp.join(json_dir, name), dpi=100)
+        plt.close(fig)
+        out.append(f'![DPS {dev}](benchmarks/{name})')
+    return out
 
 
 def _generic(name: str, d: dict) -> str:
@@ -58,14 +195,28 @@ files under `docs/benchmarks/` hold the raw results; this page is regenerated by
 """
 
 
+RENDERERS = (('detector_', _detector), ('map_comparison', _map_comparison), ('dps_', _dps),
+             ('egs_', _egs))
+
+
 def write_report(json_dir: str, out_md: str) -> None:
     parts = [HEADER]
     manual = osp.join(json_dir, 'manual.md')
-    for path in sorted(glob(osp.join(json_dir, '*.json'))):
+    paths = sorted(glob(osp.join(json_dir, '*.json')))
+    order = {prefix: i for i, (prefix, _) in enumerate(RENDERERS)}
+
+    def rank(path):
+        name = osp.basename(path)
+        return (min([order[p] for p in order if name.startswith(p)] or [len(order)]), name)
+    for path in sorted(paths, key=rank):
         name = osp.splitext(osp.basename(path))[0]
         with open(path) as f:
             data = json.load(f)
-        parts.append(_detector(data) if name.startswith('detector_') else _generic(name, data))
+        render = next((r for p, r in RENDERERS if name.startswith(p)), None)
+        parts.append(render(data) if render else _generic(name, data))
+    figures = _figures(json_dir, osp.dirname(out_md))
+    if figures:
+        parts += ['### Figures', ''] + [f + '\n' for f in figures]
     if osp.exists(manual):
         with open(manual) as f:
             parts.append(f.read())

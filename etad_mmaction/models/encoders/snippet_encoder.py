@@ -117,6 +117,9 @@ class SnippetEncoder(BaseModule):
             raise ValueError(f"model.encoder.input_format must be '2d' or '3d', "
                              f'got {input_format!r}')
         self.input_format = input_format
+        #: feature channels ``D`` when the backbone reports them (MMAction2's
+        #: ResNet family: ``feat_dim``), else None
+        self.out_channels = getattr(self.backbone, 'feat_dim', None)
         self._apply_freezing()
 
     # ------------------------------------------------------------ freezing

@@ -24,6 +24,11 @@ class ETADEndToEnd(BaseModel):
         encoder (dict): a ``SnippetEncoder`` config (any ``MODELS`` module mapping
             ``[N, C, T, H, W]`` to ``[N, D]`` that is a per-snippet function).
         detector (dict): an ``ETAD`` config whose neck takes ``D`` channels.
+        feature_channels (int, optional): the encoder's feature channels ``D``,
+            written into ``detector.neck.in_channels`` (so that a feature-based
+            detector config, e.g. ``{{_base_.model}}``, can be reused as is).
+            Either way, a neck that does not take the encoder's ``D`` (when the
+            backbone reports it) is a config error.
         egs (dict): :class:`EncoderGradientSampling` arguments: ``ratio``,
             ``mode`` (``'single_pass'`` | ``'injection'``), ``sampler``,
             ``chunk_size``. Snippet choices draw from the detector's seeded
@@ -44,7 +49,7 @@ class ETADEndToEnd(BaseModel):
     owns_distributed_train_step = True
 
     def __init__(self, encoder: dict, detector: dict,
-                 egs: Optional[dict] = None,
+                 egs: Optional[dict] = None, feature_channels: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ActionDataPreprocessor', format_shape='NCTHW')
@@ -54,7 +59,14 @@ class ETADEndToEnd(BaseModel):
         self.encoder = MODELS.build(encoder)
         detector = dict(detector)
         detector.pop('data_preprocessor', None)
+        if feature_channels is not None:
+            detector['neck'] = dict(detector.get('neck') or {}, in_channels=int(feature_channels))
         self.detector = MODELS.build(detector)
+        enc_d = getattr(self.encoder, 'out_channels', None)
+        neck_d = getattr(getattr(self.detector, 'neck', None), 'in_channels', None)
+        if enc_d is not None and neck_d is not None and enc_d != neck_d:
+            raise ValueError(f'model.detector.neck.in_channels={neck_d} but the encoder gives '
+                             f'{enc_d}-d snippet features; set model.feature_channels={enc_d}')
         egs = dict(ratio=0.3, mode='single_pass') if egs is None else dict(egs)
         try:
             self.egs = EncoderGradientSampling(**egs)
