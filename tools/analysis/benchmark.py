@@ -385,14 +385,76 @@ def collect_map(args) -> dict:
     return res
 
 
-def _write(res: dict, name: str, out=None) -> None:
+SWEEP_CONFIG = 'configs/etad/etad_synthetic-anet-sweep_feature.py'
+STRATEGIES = ('RandomSampler', 'GridSampler', 'BlockSampler', 'FPSSampler', 'DPPSampler',
+              'IoUBalancedSampler', 'ScaleBalancedSampler')
+
+
+def _train_run(sampler: str, ratio: float, seed: int, work_root: str) -> dict:
+    """One ``tools/train.py`` run of the sweep config; final validation metrics."""
+    name = f'{sampler}_{ratio:g}_s{seed}'
+    work = osp.join(work_root, name)
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), SWEEP_CONFIG, '--work-dir', work,
+           '--cfg-options', f'model.sampler.type={sampler}', f'model.sampler.ratio={ratio}',
+           f'randomness.seed={seed}']
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise RuntimeError(f'sweep run {name} failed:\n{out.stderr[-3000:]}')
+    scalars = sorted(glob_(osp.join(work, '*', 'vis_data', 'scalars.json')))[-1]
+    final = {}
+    with open(scalars) as f:
+        for line in f:
+            rec = json.loads(line)
+            if 'avg_mAP' in rec:
+                final = rec
+    return dict(sampler=sampler, ratio=ratio, seed=seed, wall_s=wall,
+                **{k: v for k, v in final.items() if k.startswith(('mAP@', 'avg_mAP'))})
+
+
+def glob_(pattern):
+    from glob import glob
+    return glob(pattern)
+
+
+def bench_sweep(args) -> dict:
+    """Sections 2 (DPS ratio -> mAP) and 3 (strategies x seeds at 6%): training runs
+    of the sweep config; results are written after every run and a rerun skips the
+    runs already in the output file."""
+    out = args.out or osp.join(OUT_DIR, 'sweep_cpu.json')
+    res = dict(env=environment('cpu'), command=' '.join(['python'] + sys.argv),
+               config=SWEEP_CONFIG, runs=[])
+    if osp.exists(out):
+        with open(out) as f:
+            res['runs'] = json.load(f).get('runs', [])
+    plan = []
+    for part in args.parts:
+        if part == 'ratios':
+            plan += [('RandomSampler', float(r), 0) for r in args.ratios]
+        else:
+            plan += [(s, 0.06, seed) for seed in range(args.seeds) for s in STRATEGIES]
+    done = {(r['sampler'], r['ratio'], r['seed']) for r in res['runs']}
+    for sampler, ratio, seed in plan:
+        if (sampler, ratio, seed) in done:
+            continue
+        r = _train_run(sampler, ratio, seed, args.work_dir)
+        print(json.dumps(r), file=sys.stderr, flush=True)
+        res['runs'].append(r)
+        done.add((sampler, ratio, seed))
+        _write(res, 'sweep_cpu', out, quiet=True)
+    return res
+
+
+def _write(res: dict, name: str, out=None, quiet=False) -> None:
     out = out or osp.join(OUT_DIR, f'{name}.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     tmp = out + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(res, f, indent=2)
     os.replace(tmp, out)
-    print(json.dumps(res, indent=2))
+    if not quiet:
+        print(json.dumps(res, indent=2))
 
 
 def main():
@@ -431,6 +493,13 @@ def main():
     p.add_argument('--budget-mb', type=float, default=2560.0,
                    help='memory budget for choosing the injection chunk size')
     p.add_argument('--out', default=None)
+    p = sub.add_parser('sweep', help='mAP of DPS ratios and of sampling strategies x seeds')
+    p.add_argument('--parts', nargs='+', default=['strategies', 'ratios'],
+                   choices=['ratios', 'strategies'])
+    p.add_argument('--ratios', nargs='+', default=['1.0', '0.5', '0.2', '0.1', '0.06', '0.03'])
+    p.add_argument('--seeds', type=int, default=3)
+    p.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'sweep'))
+    p.add_argument('--out', default=None)
     p = sub.add_parser('collect-map', help='gather gpu_map_comparison.sh outputs into JSON')
     p.add_argument('dir')
     p.add_argument('--env-from', default=None,
@@ -444,6 +513,8 @@ def main():
         _write(bench_dps(args), f'dps_{args.device}', args.out)
     elif args.cmd == 'egs':
         _write(bench_egs(args), f'egs_{args.device}', args.out)
+    elif args.cmd == 'sweep':
+        _write(bench_sweep(args), 'sweep_cpu', args.out)
     elif args.cmd == 'collect-map':
         _write(collect_map(args), args.name)
     elif args.cmd == 'report':
