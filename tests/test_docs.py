@@ -33,3 +33,23 @@ def test_new_dataset_example_from_docs(tmp_path):
     batch = pseudo_collate([train[0], train[1]])
     losses = model(batch['inputs'], batch['data_samples'], mode='loss')
     assert torch.isfinite(sum(losses.values()))
+
+
+def test_getting_started_api_example(tmp_path):
+    """The Python API block of docs/getting_started.md, on the tiny config."""
+    text = open(osp.join(ROOT, 'docs', 'getting_started.md')).read()
+    block = re.search(r"## Python API.*?```python\n(.*?)```", text, re.S).group(1)
+    data_root = str(tmp_path / 'data')
+    generate_synthetic_dataset(data_root, progress=False, num_train=32, num_val=8,
+                               num_classes=5, feature_dim=32, seed=0, write_bmn=False)
+    tiny = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
+    cfg = Config.fromfile(tiny)
+    model = MODELS.build(cfg.model)
+    ckpt = str(tmp_path / 'epoch_6.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    code = (block.replace("'configs/etad/etad_synthetic-anet_feature.py'", repr(tiny))
+            .replace("'work_dirs/etad_synthetic-anet_feature/epoch_6.pth'", repr(ckpt))
+            .replace('data/synthetic_anet_small', data_root))
+    scope = {}
+    exec(compile(code, 'getting_started.md', 'exec'), scope)
+    assert scope['result']['detections'] and scope['result']['class_agnostic']
