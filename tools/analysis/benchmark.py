@@ -128,15 +128,27 @@ def run_egs_worker(spec: dict) -> dict:
     device = spec.get('device', 'cpu')
     m, frames, res = spec['snippets'], spec['frames'], spec['resolution']
     depth = spec.get('depth', 50)
+    if spec.get('backbone', 'tsm') == 'r2plus1d':
+        # the end-to-end R(2+1)D-34 config's encoder (TSP layout)
+        backbone = dict(type='ResNet2Plus1dTV', depth=34, pretrained=None, pretrained2d=False,
+                        conv_cfg=dict(type='Conv2plus1d'),
+                        norm_cfg=dict(type='BN3d', requires_grad=True, eps=1e-3),
+                        act_cfg=dict(type='ReLU', inplace=True), conv1_kernel=(3, 7, 7),
+                        conv1_stride_t=1, pool1_stride_t=1, with_pool1=False,
+                        inflate=(1, 1, 1, 1), spatial_strides=(1, 2, 2, 2),
+                        temporal_strides=(1, 2, 2, 2), zero_init_residual=False,
+                        stem_mid_channels=45, tv_shortcut=True)
+        feat_dim = 512
+    else:
+        backbone = dict(type='ResNetTSM', depth=depth, num_segments=frames, pretrained=None)
+        feat_dim = 2048 if depth >= 50 else 512
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='ETADEndToEnd',
         data_preprocessor=dict(type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
                                std=[58.395, 57.12, 57.375], format_shape='NCTHW'),
-        encoder=dict(type='SnippetEncoder', frozen_stages=2,
-                     backbone=dict(type='ResNetTSM', depth=depth, num_segments=frames,
-                                   pretrained=None)),
-        detector=etad_model(m, 0.06, 2048 if depth >= 50 else 512),
+        encoder=dict(type='SnippetEncoder', frozen_stages=2, backbone=backbone),
+        detector=etad_model(m, 0.06, feat_dim),
         egs=dict(ratio=spec['ratio'], mode=spec['mode'], chunk_size=spec['chunk'],
                  sampler=dict(type='RandomSampler')))).to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -309,10 +321,13 @@ def bench_egs(args) -> dict:
     dev = args.device
     res = dict(env=environment(dev), command=' '.join(['python'] + sys.argv),
                snippets=args.snippets, frames=args.frames, resolution=args.resolution,
-               backbone=f'ResNetTSM-{args.depth}', frozen_stages=2, detector_dps=0.06,
+               backbone=('R(2+1)D-34 (TSP layout)' if args.backbone == 'r2plus1d'
+                         else f'ResNetTSM-{args.depth}'),
+               frozen_stages=2, detector_dps=0.06,
                chunk=args.chunk, budget_mb=args.budget_mb)
     spec = dict(kind='egs', device=dev, snippets=args.snippets, frames=args.frames,
-                resolution=args.resolution, depth=args.depth, warmup=1, steps=args.steps)
+                resolution=args.resolution, depth=args.depth, backbone=args.backbone,
+                warmup=1, steps=args.steps)
     runs = [('single_pass', 0.0, args.chunk)]
     for mode in ('single_pass', 'injection'):
         runs += [(mode, float(r), args.chunk) for r in args.ratios if float(r) > 0]
@@ -486,7 +501,10 @@ def main():
     p.add_argument('--snippets', type=int, default=32)
     p.add_argument('--frames', type=int, default=4)
     p.add_argument('--resolution', type=int, default=64)
-    p.add_argument('--depth', type=int, default=50)
+    p.add_argument('--depth', type=int, default=50, help='ResNetTSM depth')
+    p.add_argument('--backbone', default='tsm', choices=['tsm', 'r2plus1d'],
+                   help="'r2plus1d': the R(2+1)D-34 encoder of the end-to-end configs")
+    p.add_argument('--name', default=None, help='output name (default egs_<device>)')
     p.add_argument('--ratios', nargs='+', default=['0.1', '0.3', '1.0'])
     p.add_argument('--chunk', type=int, default=4)
     p.add_argument('--chunks', type=int, nargs='+', default=[1, 16])
@@ -512,7 +530,7 @@ def main():
     elif args.cmd == 'dps':
         _write(bench_dps(args), f'dps_{args.device}', args.out)
     elif args.cmd == 'egs':
-        _write(bench_egs(args), f'egs_{args.device}', args.out)
+        _write(bench_egs(args), args.name or f'egs_{args.device}', args.out)
     elif args.cmd == 'sweep':
         _write(bench_sweep(args), 'sweep_cpu', args.out)
     elif args.cmd == 'collect-map':
