@@ -99,7 +99,7 @@ def _dps(d: dict) -> str:
 
 def _egs(d: dict) -> str:
     dev = d['env']['device'].upper()
-    lines = _head(f'Encoder Gradient Sampling: memory and step time ({dev})', d) + [
+    lines = _head(f"Encoder Gradient Sampling: memory and step time, {d['backbone']} ({dev})", d) + [
         f"One training step (`ETADEndToEnd.train_step`, AdamW, fp32) on one video of "
         f"{d['snippets']} snippets x {d['frames']} frames at {d['resolution']}x"
         f"{d['resolution']}, {d['backbone']} encoder (frozen stages 2, all BatchNorm frozen) "
