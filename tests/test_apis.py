@@ -130,3 +130,37 @@ def test_demo_cli_writes_json_and_timeline(tmp_path):
     rows = [l for l in run.stdout.splitlines()
             if re.fullmatch(r' *[0-9.]+ +[0-9.]+  [0-9.]+  \S+', l)]
     assert len(rows) == 5, run.stdout
+
+
+def test_video_labels_from_an_mmaction2_recognizer(tmp_path):
+    """classifier= a stock MMAction2 recognizer (init_recognizer) run on the same video."""
+    from mmaction.apis import init_recognizer
+    rec_cfg = Config(dict(
+        default_scope='mmaction',
+        model=dict(type='Recognizer2D',
+                   backbone=dict(type='ResNetTSM', depth=18, num_segments=2, pretrained=None),
+                   cls_head=dict(type='TSMHead', num_classes=3, in_channels=512,
+                                 num_segments=2),
+                   data_preprocessor=dict(type='ActionDataPreprocessor', mean=[128.0] * 3,
+                                          std=[64.0] * 3, format_shape='NCHW')),
+        test_pipeline=[  # what mmaction.apis.inference_recognizer runs
+            dict(type='DecordInit'),
+            dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=2, test_mode=True),
+            dict(type='DecordDecode'), dict(type='Resize', scale=(-1, 40)),
+            dict(type='CenterCrop', crop_size=32), dict(type='FormatShape', input_format='NCHW'),
+            dict(type='PackActionInputs')]))
+    path = str(tmp_path / 'rec.py')
+    rec_cfg.dump(path)
+    torch.manual_seed(0)
+    recognizer = init_recognizer(path, None, device='cpu')
+    model = init_detector(_tiny_e2e_cfg())
+    res = inference_detector(model, DEMO, classifier=recognizer, class_names=['a', 'b', 'c'])
+    _check(res, 10.0, False)
+    assert {d['label'] for d in res['detections']} <= {'a', 'b', 'c'}
+    agnostic = inference_detector(model, DEMO)
+    from mmaction.apis import inference_recognizer
+    probs = torch.softmax(inference_recognizer(recognizer, DEMO).pred_score.reshape(-1), 0)
+    best = int(probs.argmax())
+    assert res['detections'][0]['label'] == 'abc'[best]
+    assert res['detections'][0]['score'] == pytest.approx(
+        agnostic['detections'][0]['score'] * float(probs[best]), rel=1e-5)

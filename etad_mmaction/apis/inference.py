@@ -75,7 +75,12 @@ def _classifier_scores(classifier, video: str, class_names):
     if isinstance(classifier, torch.nn.Module):
         from mmaction.apis import inference_recognizer
         sample = inference_recognizer(classifier, video)
-        scores = sample.pred_score.detach().float().cpu().numpy()
+        scores = sample.pred_score.detach().float().cpu().reshape(-1)
+        # class probabilities are needed (score x class score); a head without
+        # ``average_clips='prob'`` returns logits, which get a softmax
+        if (scores < 0).any() or abs(float(scores.sum()) - 1.0) > 1e-3:
+            scores = torch.softmax(scores, dim=0)
+        scores = scores.numpy().astype(np.float64)
     elif isinstance(classifier, dict):
         scores = np.asarray(classifier['scores'], dtype=np.float64)
         class_names = classifier.get('classes', class_names)
@@ -104,7 +109,8 @@ def inference_detector(model: torch.nn.Module, video_or_features: str,
             ``.csv``) laid out as the config's dataset expects.
         classifier: ``None`` (class-agnostic), video-level class scores
             (sequence, or ``dict(scores=..., classes=...)``) or an MMAction2
-            recognizer (``mmaction.apis.init_recognizer``) run on the video.
+            recognizer (``mmaction.apis.init_recognizer``) run on the video
+            (its scores as probabilities: logits get a softmax).
         class_names: names of the classifier's classes (list or a .txt file).
         duration: seconds; required for feature files (read from the video
             otherwise).
