@@ -56,6 +56,17 @@ def test_features_class_agnostic_and_with_classifier(feature_file, tmp_path):
     torch.manual_seed(123)
     again = inference_detector(init_detector(TINY, ckpt), feature_file, duration=80.0)
     assert again['detections'] == res['detections']
+    # a list of evaluators (TAD metric among others) is accepted
+    cfg = Config.fromfile(TINY)
+    cfg.test_evaluator = [dict(type='AccMetric'), dict(cfg.test_evaluator)]
+    listed = inference_detector(init_detector(cfg, ckpt), feature_file, duration=80.0)
+    assert listed['detections'] == res['detections']
+    # a checkpoint that does not fit the model fails instead of leaving random weights
+    partial = {k: v for k, v in model.state_dict().items() if 'boundary' not in k}
+    assert len(partial) < len(model.state_dict())
+    torch.save(dict(state_dict=partial, meta=dict()), str(tmp_path / 'partial.pth'))
+    with pytest.raises(RuntimeError, match='missing'):
+        init_detector(TINY, str(tmp_path / 'partial.pth'))
 
 
 def test_errors_name_the_input(feature_file, tmp_path):

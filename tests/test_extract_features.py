@@ -56,7 +56,13 @@ def test_extract_resume_and_failures(recognizer, tmp_path):
     (videos / 'broken.mp4').write_bytes(b'\x00' * 4096)
     out = str(tmp_path / 'feats')
     assert extract_features.main(_args(recognizer, str(videos), out)) == 1
-    assert sorted(os.listdir(out)) == ['demo.npy', 'failures.txt', 'test.npy']   # no temp file
+    assert sorted(os.listdir(out)) == ['demo.npy', 'failures.txt', 'meta', 'test.npy']
+    assert sorted(os.listdir(osp.join(out, 'meta'))) == ['demo.json', 'test.json']  # no temp
+    import json
+    meta = json.load(open(osp.join(out, 'meta', 'demo.json')))
+    assert meta['frames'] == 280 and meta['fps'] == pytest.approx(28.0, rel=1e-3)
+    assert meta['num_snippets'] == 7 and meta['shape'] == [7, 512]
+    assert meta['snippet_seconds'] == pytest.approx(10.0 / 7, rel=1e-3)
     demo, test = np.load(osp.join(out, 'demo.npy')), np.load(osp.join(out, 'test.npy'))
     assert demo.shape == (7, 512) and test.shape == (8, 512)       # round(280/40), round(300/40)
     assert demo.dtype == np.float32 and np.isfinite(demo).all() and demo.std() > 0
@@ -74,14 +80,27 @@ def test_extract_resume_and_failures(recognizer, tmp_path):
     np.testing.assert_array_equal(np.load(osp.join(out2, 'demo.npy')), demo)
 
 
+@pytest.mark.parametrize('fatal', [ImportError('no module named decord'),
+                                   torch.cuda.OutOfMemoryError('CUDA out of memory')])
+def test_errors_of_the_run_are_not_per_video_failures(recognizer, tmp_path, monkeypatch,
+                                                      fatal):
+    def boom(*args, **kwargs):
+        raise fatal
+    monkeypatch.setattr(extract_features, 'extract_one', boom)
+    out = str(tmp_path / 'feats')
+    with pytest.raises(type(fatal)):
+        extract_features.main(_args(recognizer, VIDEOS, out))
+    assert not [f for f in os.listdir(out) if f != 'meta']
+
+
 def test_features_equal_the_recognizer_backbone(recognizer, tmp_path):
     """Row i = global average of the stock recognizer's backbone output over the
     snippet's frames (the checkpoint's weights, the config's normalisation)."""
     cfg_path, ckpt, model = recognizer
     args = extract_features.parse_args(_args(recognizer, VIDEOS, str(tmp_path)))
     encoder, mean, std = extract_features.build_encoder(cfg_path, ckpt, 'cpu')
-    feats = extract_features.extract_one(osp.join(VIDEOS, 'demo.mp4'), encoder, mean, std,
-                                         args, 'cpu')
+    feats, _ = extract_features.extract_one(osp.join(VIDEOS, 'demo.mp4'), encoder, mean,
+                                            std, args, 'cpu')
     from mmengine.dataset import Compose
     pipe = Compose([dict(type='TADDecordInit'),
                     dict(type='SampleSnippets', num_snippets=7, clip_len=2),

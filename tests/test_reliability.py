@@ -1,5 +1,6 @@
 """Long-run reliability: atomic checkpoints, truncated checkpoints that fail naming the
 file, resume after kill -9 reaching the same parameters and mAP, determinism."""
+import importlib
 import os
 import os.path as osp
 import signal
@@ -18,16 +19,20 @@ from mmengine.runner import runner as runner_mod
 from test_tools import DUMP, ROOT, data_opts, final_metrics, run_tool
 
 
-def test_checkpoint_write_is_atomic(tmp_path):
+@pytest.mark.parametrize('where', ['mmengine.runner', 'mmengine.runner.runner',
+                                   'mmengine.runner.checkpoint'])
+def test_checkpoint_write_is_atomic(tmp_path, where):
+    # every name MMEngine saves through (CheckpointHook imports the package's)
+    save = getattr(importlib.import_module(where), 'save_checkpoint')
     path = str(tmp_path / 'epoch_1.pth')
-    runner_mod.save_checkpoint({'state_dict': {'w': torch.ones(3)}}, path)
+    save({'state_dict': {'w': torch.ones(3)}}, path)
     good = open(path, 'rb').read()
 
     class Exploding:
         def __reduce__(self):
             raise RuntimeError('disk full (simulated)')
     with pytest.raises(RuntimeError, match='simulated'):
-        runner_mod.save_checkpoint({'state_dict': {'w': torch.zeros(3)}, 'x': Exploding()}, path)
+        save({'state_dict': {'w': torch.zeros(3)}, 'x': Exploding()}, path)
     assert open(path, 'rb').read() == good            # the old file is intact
     assert os.listdir(tmp_path) == ['epoch_1.pth']    # no temporary left behind
 
@@ -40,6 +45,9 @@ def test_damaged_checkpoint_error_names_file(tmp_path, damage):
     data = open(path, 'rb').read()
     with open(path, 'wb') as f:
         f.write(data[:len(data) // 2] if damage == 'truncate' else b'\x00garbage' * 50)
+    with pytest.raises(Exception, match='epoch_7.pth'):
+        load_checkpoint(model, path)
+    open(path, 'wb').close()                          # empty file: still a clear error
     with pytest.raises(Exception, match='epoch_7.pth'):
         load_checkpoint(model, path)
 

@@ -51,7 +51,8 @@ def init_detector(config: Union[str, Config], checkpoint: Optional[str] = None,
     if checkpoint is not None:
         if not osp.isfile(checkpoint) and '://' not in checkpoint:
             raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu')
+        # strict: a checkpoint of another model must fail, not leave random weights
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     model.cfg = cfg
     return model.to(device).eval()
 
@@ -159,9 +160,11 @@ def inference_detector(model: torch.nn.Module, video_or_features: str,
         else:
             ds_cfg['feature_ext'] = ext
         dataset = DATASETS.build(ds_cfg)
-        metric_cfg = dict(cfg.get('test_evaluator', None) or dict(type='TADMetric'))
-        if isinstance(metric_cfg, (list, tuple)):
-            metric_cfg = dict(metric_cfg[0])
+        metric_cfg = cfg.get('test_evaluator', None) or dict(type='TADMetric')
+        if isinstance(metric_cfg, (list, tuple)):   # several metrics: the TAD one merges
+            metric_cfg = next((m for m in metric_cfg if 'TADMetric' in str(m.get('type'))),
+                              dict(type='TADMetric'))
+        metric_cfg = dict(metric_cfg)
         for key in ('ann_file', 'blocked_file', 'dump_file', 'video_info_file'):
             metric_cfg.pop(key, None)
         metric = METRICS.build(metric_cfg)

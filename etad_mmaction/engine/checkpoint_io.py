@@ -56,19 +56,22 @@ def load_from_local(filename, map_location=None):
         if 'Unsupported global' in text:
             # a readable file holding a type that weights-only loading refuses
             raise pickle.UnpicklingError(f'cannot load checkpoint {filename}: {text}') from err
+        first = (text.splitlines() or [''])[0][:200]
         raise RuntimeError(f'cannot load checkpoint {filename} '
-                           f'({osp.getsize(filename)} bytes): the file is truncated or '
-                           f'corrupt ({type(err).__name__}: {text.splitlines()[0][:200]})'
-                           ) from err
+                           f'({osp.getsize(filename)} bytes; {type(err).__name__}: {first}); '
+                           f'the file may be truncated or corrupt') from err
 
 
 def apply() -> None:
     global _APPLIED
     if _APPLIED:
         return
+    import mmengine.runner as package
     from mmengine.runner import checkpoint as ckpt_mod
     from mmengine.runner import runner as runner_mod
-    for mod in (ckpt_mod, runner_mod):
+    # every name MMEngine saves through: the module's, the Runner's import and the
+    # package's (``CheckpointHook`` imports ``mmengine.runner.save_checkpoint``)
+    for mod in (ckpt_mod, runner_mod, package):
         if not getattr(mod.save_checkpoint, '_etad_atomic', False):
             mod.save_checkpoint = atomic_save(mod.save_checkpoint)
     ckpt_mod.CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)

@@ -160,6 +160,11 @@ def test_tad_decode_matches_stock_with_repeated_frames():
     assert len(a['imgs']) == m * t
     assert all(np.array_equal(x, y) for x, y in zip(a['imgs'], b['imgs']))
     assert a['imgs'][0].shape == (256, 340, 3)
+    # repeated indices are independent arrays: an in-place Flip changes each once
+    ids = {id(x) for x in a['imgs']}
+    assert len(ids) == m * t
+    flipped = TRANSFORMS.build(dict(type='Flip', flip_ratio=1.0))(dict(a, imgs=list(a['imgs']), modality='RGB'))
+    assert all(np.array_equal(x, y[:, ::-1]) for x, y in zip(flipped['imgs'], b['imgs']))
 
 
 def test_pack_video_errors_and_feature_path_unchanged():

@@ -13,10 +13,18 @@ cropped to ``crop``, normalised with the recognizer's data preprocessor, and
 encoded by its backbone (``SnippetEncoder``: global average pooling over time and
 space; TSM needs ``num_segments == clip_len``).
 
+Beside the features, ``OUT_DIR/meta/<video stem>.json`` records what a feature
+dataset needs to place the rows in time: ``frames``, ``fps``, ``duration``,
+``num_snippets``, ``snippet_stride``, ``clip_len``, ``frame_interval`` and
+``snippet_seconds`` (= duration / num_snippets). The THUMOS feature dataset assumes
+``snippet_stride / fps`` seconds per row (``fps`` from the annotation file, 30 if
+absent): check the recorded fps when a video is not at 30 fps.
+
 Resumable: videos whose ``.npy`` exists are skipped; each file is written to a
 temporary name and renamed, so an interrupted run leaves no half-written file.
 A video that fails is reported at the end (and in ``OUT_DIR/failures.txt``) instead
-of stopping the run; the exit status is 1 if any failed. ``--launcher pytorch``
+of stopping the run (a missing package, out of memory or Ctrl-C stop it at once: they
+are not a property of one video); the exit status is 1 if any failed. ``--launcher pytorch``
 (torchrun) splits the videos over ranks, one GPU each.
 """
 import argparse
@@ -107,15 +115,29 @@ def extract_one(path: str, encoder, mean, std, args, device):
             x = torch.from_numpy(np.ascontiguousarray(part['imgs'])).float()
             x = ((x - mean) / std).to(device)
             feats.append(encoder(x).float().cpu())
-    return torch.cat(feats).numpy().astype('float32')
+    fps = float(results.get('avg_fps') or 0.0)
+    frames = int(results['total_frames'])
+    duration = frames / fps if fps > 0 else None
+    info = dict(frames=frames, fps=fps or None, duration=duration, num_snippets=m,
+                snippet_stride=args.snippet_stride, clip_len=args.clip_len,
+                frame_interval=args.frame_interval,
+                snippet_seconds=None if duration is None else duration / m)
+    return torch.cat(feats).numpy().astype('float32'), info
 
 
 def save_atomic(array, out_path: str):
+    """``array`` as ``.npy`` (or a dict as ``.json``), all or nothing."""
+    import json
+
     import numpy as np
     tmp = osp.join(osp.dirname(out_path), f'.{osp.basename(out_path)}.{os.getpid()}.tmp')
     try:
-        with open(tmp, 'wb') as f:
-            np.save(f, array)
+        if isinstance(array, dict):
+            with open(tmp, 'w') as f:
+                json.dump(array, f, indent=1)
+        else:
+            with open(tmp, 'wb') as f:
+                np.save(f, array)
         os.replace(tmp, out_path)
     finally:
         if osp.exists(tmp):
@@ -140,15 +162,27 @@ def main(argv=None):
     if not todo:
         return 0
     encoder, mean, std = build_encoder(args.config, args.checkpoint, device)
+    import torch
+    # not a property of one video: stop at once instead of failing every video
+    fatal = (ImportError, MemoryError, torch.cuda.OutOfMemoryError)
+    meta_dir = osp.join(args.out_dir, 'meta')
+    os.makedirs(meta_dir, exist_ok=True)
     failures = []
     iterator = todo
     if not args.no_progress:
         from tqdm import tqdm
         iterator = tqdm(todo, desc=f'features (rank {rank})', unit='video')
     for path in iterator:
-        out = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.npy')
+        stem = osp.splitext(osp.basename(path))[0]
+        out = osp.join(args.out_dir, stem + '.npy')
         try:
-            save_atomic(extract_one(path, encoder, mean, std, args, device), out)
+            feats, info = extract_one(path, encoder, mean, std, args, device)
+            # the meta first: a present .npy always has its meta
+            save_atomic(dict(info, video=path, shape=list(feats.shape)),
+                        osp.join(meta_dir, stem + '.json'))
+            save_atomic(feats, out)
+        except fatal:
+            raise
         except Exception as err:  # reported at the end; the run goes on
             failures.append((path, f'{type(err).__name__}: {err}'))
             if os.environ.get('ETAD_DEBUG'):

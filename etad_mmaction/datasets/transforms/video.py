@@ -185,7 +185,13 @@ class TADDecordDecode(DecordDecode):
         frame_inds = np.asarray(frame_inds, dtype=np.int64)
         uniq, inverse = np.unique(frame_inds, return_inverse=True)
         frames = super()._decord_load_frames(container, uniq)
-        return [frames[i] for i in inverse.reshape(-1)]
+        # A repeated index (short video) gets its own copy: stock transforms such as
+        # Flip work in place and would otherwise change a shared frame twice.
+        out, seen = [], set()
+        for i in inverse.reshape(-1).tolist():
+            out.append(frames[i].copy() if i in seen else frames[i])
+            seen.add(i)
+        return out
 
     def transform(self, results: Dict) -> Dict:
         try:
