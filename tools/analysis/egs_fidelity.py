@@ -16,7 +16,6 @@ frozen features (the paper's Fig. 4a / Table 11 claim)?
    schedule), evaluated by class-agnostic detection mAP on held-out videos.
 """
 import argparse
-import copy
 import json
 import os
 import os.path as osp
