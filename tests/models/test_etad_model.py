@@ -145,6 +145,80 @@ def test_targets():
     assert tgt['start_cls'][0].tolist() == [1.0, 1.0, 0.0]
 
 
+def _targets_per_video(proposals, gts, radius=1.5):
+    """Reference: the targets of one video at a time (App. A.3), by explicit loops."""
+    from etad_mmaction.structures import pairwise_tiou
+    b, n = proposals.shape[:2]
+    out = dict(iou=torch.zeros(b, n), offsets=torch.zeros(b, n, 4),
+               start_cls=torch.zeros(b, n), end_cls=torch.zeros(b, n))
+    for i, gt in enumerate(gts):
+        if gt.numel() == 0:
+            continue
+        p = proposals[i]
+        best, arg = pairwise_tiou(p, gt).max(dim=1)
+        g = gt[arg]
+        ts, te = p[:, 0], p[:, 1]
+        d = (te - ts).clamp(min=1e-3)
+        out['iou'][i] = best
+        out['offsets'][i] = torch.stack([(g[:, 0] - ts) / d, (g[:, 1] - te) / d,
+                                         (g.sum(1) - ts - te) / 2 / d,
+                                         torch.log((g[:, 1] - g[:, 0]).clamp(min=1e-3) / d)], 1)
+        out['start_cls'][i] = ((ts[:, None] - gt[None, :, 0]).abs() <= radius).any(1).float()
+        out['end_cls'][i] = ((te[:, None] - gt[None, :, 1]).abs() <= radius).any(1).float()
+    return out
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_batched_targets_equal_per_video_targets(seed):
+    """Padded, batched targets = the per-video definition, with 0 to 4 ground-truth
+    segments per video (ties in IoU resolved to the first segment in both)."""
+    g = torch.Generator().manual_seed(seed)
+    t = 20
+    gts = []
+    for count in (0, 1, 4, 2, 3):
+        s = torch.randint(0, t - 2, (count,), generator=g).float()
+        gts.append(torch.stack([s, s + torch.randint(1, 6, (count,), generator=g)], 1))
+    gts[3] = torch.cat([gts[3], gts[3][:1]])       # a duplicate segment: an exact IoU tie
+    a = torch.randint(0, t - 1, (5, 60), generator=g).float()
+    props = torch.stack([a, a + torch.randint(1, 8, (5, 60), generator=g)], -1)
+    props[:, :3] += 0.25                           # off-grid proposals (refined stages)
+    got = proposal_targets(props, gts)
+    ref = _targets_per_video(props, gts)
+    for key in ref:
+        torch.testing.assert_close(got[key], ref[key], rtol=0, atol=0, msg=key)
+    bd = snippet_boundary_targets(gts, t)
+    for i, gt in enumerate(gts):
+        torch.testing.assert_close(bd[i:i + 1], snippet_boundary_targets([gt], t), rtol=0, atol=0)
+    assert bd[0].sum() == 0
+
+
+def test_negatives_are_seeded_balanced_and_batch_independent():
+    model = small_model()
+    g = torch.Generator().manual_seed(0)
+    gt_iou = torch.rand(4, 50, generator=g)
+    gt_iou[1] = 0.0                                  # no positives: no negatives either
+    gt_iou[2, :45] = 0.95                            # more positives than negatives
+    samples = make_samples(4)
+    neg = model._sample_negatives(gt_iou, samples, stage=0)
+    pos = gt_iou > model.loss_module.iou_cls_pos_threshold
+    assert not (neg & pos).any()
+    assert neg.sum(1).tolist() == torch.minimum(pos.sum(1), (~pos).sum(1)).tolist()
+    # per video: the same draw whatever the rest of the batch is
+    alone = model._sample_negatives(gt_iou[3:], samples[3:], stage=0)
+    assert torch.equal(alone[0], neg[3])
+    assert not torch.equal(model._sample_negatives(gt_iou, samples, stage=1), neg)
+    # uniform over the negatives: each is picked with probability k / #neg
+    hits = torch.zeros(50)
+    iou0 = gt_iou[0:1]
+    for epoch in range(400):
+        model.set_sampling_state(epoch=epoch)
+        hits += model._sample_negatives(iou0, samples[:1], stage=0)[0].float()
+    k, nneg = int(pos[0].sum()), int((~pos[0]).sum())
+    freq = hits[~pos[0]] / 400
+    assert abs(float(freq.mean()) - k / nneg) < 1e-6
+    assert float((freq - k / nneg).abs().max()) < 4 * (k / nneg * (1 - k / nneg) / 400) ** 0.5 + 0.02
+
+
 def test_boundary_selection():
     p = torch.tensor([[0.1, 0.5, 0.2, 0.3, 0.9, 0.1]])
     mask = boundary_selection_mask(p, 0.5, keep_first=True)
@@ -221,9 +295,11 @@ def test_invalid_configuration_names_the_key():
         MODELS.build(dict(type='ETADLoss', loss_weights=dict(bogus=1.0)))
 
 
-def test_fused_roi_first_layer_equals_explicit_roi_features():
+@pytest.mark.parametrize('max_chunk', [1 << 24, 12 * 4 * 7, 1])
+def test_fused_roi_first_layer_equals_explicit_roi_features(max_chunk):
     """roi_align_linear == temporal_roi_align followed by the FC layer (float64),
-    values and gradients, and the whole stage agrees in both modes."""
+    values and gradients, for the whole batch at once or one video at a time (``Z``
+    of one video: T 12 x 4 bins x 7 outputs), and the whole stage agrees in both modes."""
     from etad_mmaction.models.heads.proposal_head import ProposalEvaluationStage
     from etad_mmaction.models.utils.roi_align import roi_align_linear
     torch.manual_seed(0)
@@ -231,7 +307,8 @@ def test_fused_roi_first_layer_equals_explicit_roi_features():
     regions = torch.tensor([[[-1.0, 4.5], [3.2, 11.9], [0.0, 12.0]],
                             [[5.0, 6.0], [-3.0, 15.0], [2.5, 2.75]]], dtype=torch.float64)
     weight = torch.randn(4 * 5, 7, dtype=torch.float64, requires_grad=True)
-    fused = roi_align_linear(feats, regions, weight, num_bins=4, samples_per_bin=2)
+    fused = roi_align_linear(feats, regions, weight, num_bins=4, samples_per_bin=2,
+                             max_chunk_elements=max_chunk)
     explicit = temporal_roi_align(feats, regions, 4, 2) @ weight
     assert torch.allclose(fused, explicit, atol=1e-10)
     g = torch.randn_like(fused)

@@ -11,6 +11,8 @@ Usage::
     python tools/analysis/benchmark.py detector [--device cpu] [--steps 3]
     python tools/analysis/benchmark.py dps [--device cpu]   # DPS ratio sweep, DPS at inference
     python tools/analysis/benchmark.py egs [--device cpu]   # EGS memory / time vs ratio, mode
+    python tools/analysis/benchmark.py sweep               # DPS ratio / strategy mAP (training runs)
+    python tools/analysis/benchmark.py profile [--batch 16] # counted ops, host syncs, tensor memory
     python tools/analysis/benchmark.py report            # regenerate docs/benchmarks.md
 
 On CUDA all configurations of one subcommand run one after another in a single
@@ -461,6 +463,39 @@ def bench_sweep(args) -> dict:
     return res
 
 
+def bench_profile(args) -> dict:
+    """Counted cost of one training step (tools/analysis/step_profile.py): ETAD at
+    DPS 6% and 100%, ETAD 6% without grouping videos in the fused RoI layer, and
+    stock BMN, in one process on the same machine."""
+    import torch
+    import etad_mmaction  # noqa: F401
+    from mmaction.registry import MODELS
+    from etad_mmaction.models.utils import roi_align
+    from step_profile import profile_step
+    cases = [('etad_6pct', etad_model(), 128), ('etad_100pct', etad_model(ratio=1.0), 128),
+             ('etad_6pct_ungrouped_roi', etad_model(), 128), ('bmn', bmn_model(), 100)]
+    res = dict(env=environment('cpu'), command='python tools/analysis/benchmark.py profile',
+               batch=args.batch, feat_dim=400)
+    default = roi_align.roi_align_linear.__defaults__
+    for name, cfg, t in cases:
+        if name in args.skip:
+            continue
+        torch.manual_seed(0)
+        model = MODELS.build(cfg)
+        feats, samples = _fake_batch(cfg['type'], args.batch, t, 400, 'cpu')
+        if name.endswith('ungrouped_roi'):       # the whole batch's Z at once
+            roi_align.roi_align_linear.__defaults__ = (default[0], 1 << 62)
+        try:
+            res[name] = profile_step(model, list(feats), samples)
+        finally:
+            roi_align.roi_align_linear.__defaults__ = default
+        print(f'  {name}: {res[name]}', file=sys.stderr, flush=True)
+    if 'bmn' in res:
+        for key in ('ops', 'host_syncs', 'peak_tensor_mb', 'saved_mb'):
+            res[f'etad_over_bmn_{key}'] = res['etad_6pct'][key] / max(res['bmn'][key], 1e-9)
+    return res
+
+
 def _write(res: dict, name: str, out=None, quiet=False) -> None:
     out = out or osp.join(OUT_DIR, f'{name}.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -523,6 +558,11 @@ def main():
     p.add_argument('--env-from', default=None,
                    help='a JSON of the same machine whose "env" to record (e.g. detector_cuda)')
     p.add_argument('--name', default='map_comparison_cuda')
+    p = sub.add_parser('profile', help='counted ops, host syncs and tensor memory of one '
+                                       'training step: ETAD vs BMN (CPU)')
+    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--skip', nargs='*', default=[], help='cases to leave out (e.g. bmn)')
+    p.add_argument('--out', default=None)
     sub.add_parser('report', help='regenerate docs/benchmarks.md from docs/benchmarks/*.json')
     args = parser.parse_args()
     if args.cmd == 'detector':
@@ -535,6 +575,8 @@ def main():
         _write(bench_sweep(args), 'sweep_cpu', args.out)
     elif args.cmd == 'collect-map':
         _write(collect_map(args), args.name)
+    elif args.cmd == 'profile':
+        _write(bench_profile(args), 'profile_cpu', args.out)
     elif args.cmd == 'report':
         from benchmark_report import write_report  # noqa: E402 (sibling module)
         write_report(OUT_DIR, osp.join(ROOT, 'docs', 'benchmarks.md'))

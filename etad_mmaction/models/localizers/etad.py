@@ -8,7 +8,7 @@ from torch import Tensor
 
 from mmaction.registry import MODELS, TASK_UTILS
 from ..samplers.seeding import sampling_generator
-from ..utils import (boundary_selection_mask, proposal_targets, select_and_suppress,
+from ..utils import (boundary_selection_mask, pad_segments, proposal_targets, select_and_suppress,
                      snippet_boundary_targets, valid_proposals)
 from etad_mmaction.structures import pairwise_tiou
 
@@ -140,9 +140,10 @@ class ETAD(BaseModel):
                 kw['ious'] = (pairwise_tiou(af, gt.to(af)).max(dim=1).values
                               if gt.numel() else af.new_zeros(n))
                 kw['scales'] = (af[:, 1] - af[:, 0]) / self.num_snippets
-            idx = sampler(n, generator=self._generator(ds, 'dps'), **kw)
-            picked.append(anchors[idx.to(anchors.device)])
-        return torch.stack(picked).float()
+            picked.append(sampler(n, generator=self._generator(ds, 'dps'), **kw).view(1, -1))
+        # one transfer and one gather for the batch (every video gets the same k)
+        index = torch.cat([i.to(picked[0].device) for i in picked]).to(anchors.device)
+        return anchors[index].float()
 
     # ------------------------------------------------------------------ modes
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
@@ -158,31 +159,36 @@ class ETAD(BaseModel):
         feats = self._stack_inputs(inputs, data_samples)
         x, bd = self.extract_feat(feats)
         gts = [ds.gt_instances.segments.to(feats.device).float() for ds in data_samples]
-        bd_targets = snippet_boundary_targets(gts, self.num_snippets,
+        padded = pad_segments(gts, feats)
+        bd_targets = snippet_boundary_targets(padded, self.num_snippets,
                                               self.train_cfg['boundary_radius'])
         proposals = self.sample_proposals(x, data_samples, self.sampler, gts)
         outputs = self.proposal_head(x, proposals)
         targets, negs = [], []
         for out in outputs:
-            tgt = proposal_targets(out['proposals'], gts, self.train_cfg['boundary_radius'])
+            tgt = proposal_targets(out['proposals'], padded, self.train_cfg['boundary_radius'])
             targets.append(tgt)
             negs.append(self._sample_negatives(tgt['iou'], data_samples, len(negs)))
         return self.loss_module(bd, bd_targets, outputs, targets, negs,
                                 self.proposal_head.pos_iou_thresholds)
 
     def _sample_negatives(self, gt_iou: Tensor, data_samples, stage: int) -> Tensor:
-        """Per video, as many random negatives (IoU <= threshold) as positives (A.3)."""
+        """Per video, as many random negatives (IoU <= threshold) as positives (A.3).
+
+        Each video draws one uniform key per proposal from its own generator
+        (seeded by run seed, epoch, video index and stage); its ``k`` negatives
+        with the smallest keys are taken, ``k = min(#positives, #negatives)``.
+        Batched on the device, without host synchronisation.
+        """
         thr = self.loss_module.iou_cls_pos_threshold
-        mask = torch.zeros_like(gt_iou, dtype=torch.bool)
-        for i, ds in enumerate(data_samples):
-            pos = gt_iou[i] > thr
-            neg_idx = torch.nonzero(~pos, as_tuple=False).flatten().cpu()
-            k = min(int(pos.sum()), neg_idx.numel())
-            if k == 0:
-                continue
-            perm = torch.randperm(neg_idx.numel(), generator=self._generator(ds, f'neg{stage}'))
-            mask[i, neg_idx[perm[:k]].to(mask.device)] = True
-        return mask
+        pos = gt_iou > thr                                                # [B, N]
+        n = gt_iou.shape[1]
+        keys = torch.stack([torch.rand(n, generator=self._generator(ds, f'neg{stage}'))
+                            for ds in data_samples]).to(gt_iou.device, non_blocking=True)
+        keys = keys.masked_fill(pos, 2.0)                                 # negatives first
+        rank = keys.argsort(dim=1).argsort(dim=1)
+        k = torch.minimum(pos.sum(dim=1), (~pos).sum(dim=1)).unsqueeze(1)
+        return (~pos) & (rank < k)
 
     @torch.no_grad()
     def predict(self, inputs, data_samples) -> list:

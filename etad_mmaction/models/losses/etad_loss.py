@@ -102,10 +102,8 @@ class ETADLoss(BaseModule):
         counts = global_count(torch.stack([m.sum() for m in bins]))
         nonempty = (counts > 0).sum().clamp(min=1)
         sq = (iou_reg - gt_iou).square()
-        reg = iou_reg.new_zeros(())
-        for m, c in zip(bins, counts):
-            if c > 0:
-                reg = reg + (sq * m).sum() / c
+        # an empty bin contributes 0 / 1 (no host synchronisation on its count)
+        reg = sum((sq * m).sum() / c.clamp(min=1) for m, c in zip(bins, counts))
         reg = reg * _world() / nonempty
         return cls + reg
 

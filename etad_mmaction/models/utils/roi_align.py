@@ -82,7 +82,7 @@ def temporal_roi_align(feats: Tensor, regions: Tensor, num_bins: int,
 
 
 def roi_align_linear(feats: Tensor, regions: Tensor, weight: Tensor, num_bins: int,
-                     samples_per_bin: int = 2) -> Tensor:
+                     samples_per_bin: int = 2, max_chunk_elements: int = 1 << 24) -> Tensor:
     """``temporal_roi_align(feats, regions) @ weight`` without materialising the
     RoI features: exact, by linearity of the interpolation.
 
@@ -91,6 +91,12 @@ def roi_align_linear(feats: Tensor, regions: Tensor, weight: Tensor, num_bins: i
     its taps (one ``embedding_bag``). That costs ``B T bins C O`` plus
     ``B N bins taps O`` instead of ``B N bins C O`` multiply-adds, which is what
     makes the first FC layer of the proposal head cheap (Table 6: 128 x 32 inputs).
+
+    ``Z`` (``B T bins O`` values, 400 MB for the extended branch at B = 16,
+    T = 128) is not kept for the backward pass, but it is the step's largest
+    temporary, and so is its gradient: videos are processed in groups whose ``Z``
+    holds at most ``max_chunk_elements`` values (exact: a proposal only reads
+    its own video's rows; at least one video per group).
 
     Args:
         feats: ``[B, C, T]``; regions: ``[B, N, 2]``;
@@ -101,12 +107,19 @@ def roi_align_linear(feats: Tensor, regions: Tensor, weight: Tensor, num_bins: i
     n = regions.shape[1]
     out_dim = weight.shape[1]
     index, tap_w = interpolation_taps(regions, t, num_bins, samples_per_bin)
-    # Z[(b * T + t) * bins + j, :] = x[b, :, t] @ W_j
-    w_r = weight.view(num_bins, c, out_dim).transpose(0, 1).reshape(c, num_bins * out_dim)
-    z = (feats.transpose(1, 2).reshape(b * t, c) @ w_r).view(b * t * num_bins, out_dim)
-    base = torch.arange(b, device=feats.device).view(b, 1, 1, 1) * t
+    group = max(1, min(b, max_chunk_elements // max(1, t * num_bins * out_dim)))
+    base = (torch.arange(b, device=feats.device) % group).view(b, 1, 1, 1) * t
     bins = torch.arange(num_bins, device=feats.device).view(1, 1, num_bins, 1)
-    flat = ((base + index) * num_bins + bins).view(b * n, -1)
-    out = torch.nn.functional.embedding_bag(flat, z, per_sample_weights=tap_w.view(b * n, -1)
-                                            .to(z.dtype), mode='sum')
+    flat = ((base + index) * num_bins + bins).view(b, n, -1)   # rows within a group's Z
+    tap_w = tap_w.view(b, n, -1).to(feats.dtype)
+    w_r = weight.view(num_bins, c, out_dim).transpose(0, 1).reshape(c, num_bins * out_dim)
+    outs = []
+    for lo in range(0, b, group):
+        hi = min(b, lo + group)
+        # Z[((b - lo) * T + t) * bins + j, :] = x[b, :, t] @ W_j
+        z = (feats[lo:hi].transpose(1, 2).reshape(-1, c) @ w_r).view(-1, out_dim)
+        outs.append(torch.nn.functional.embedding_bag(
+            flat[lo:hi].reshape((hi - lo) * n, -1), z,
+            per_sample_weights=tap_w[lo:hi].reshape((hi - lo) * n, -1), mode='sum'))
+    out = outs[0] if len(outs) == 1 else torch.cat(outs)
     return out.view(b, n, out_dim)

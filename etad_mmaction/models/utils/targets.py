@@ -1,65 +1,83 @@
 """Training targets of ETAD (Appendix A.3): snippet boundaries and proposal targets."""
-from typing import Dict, List
+from typing import Dict, List, Tuple, Union
 
 import torch
 from torch import Tensor
 
-from etad_mmaction.structures import pairwise_tiou
+
+def pad_segments(gt_segments: List[Tensor], like: Tensor) -> Tuple[Tensor, Tensor]:
+    """The videos' ground truth as one padded tensor: ``[B, G, 2]`` (``G`` = the
+    largest count, at least 1) and a validity mask ``[B, G]``. Batched targets
+    need a constant number of kernels per step, not a loop over videos (on a GPU
+    the step is otherwise bound by launches)."""
+    counts = [int(gt.shape[0]) for gt in gt_segments]
+    g = max(counts + [1])
+    gts = torch.nn.utils.rnn.pad_sequence(
+        [gt.reshape(-1, 2) for gt in gt_segments] + [like.new_zeros(g, 2)],
+        batch_first=True)[:-1].to(like)                                  # one C++ call
+    mask = torch.arange(g).view(1, g) < torch.tensor(counts).view(-1, 1)
+    return gts, mask.to(like.device, non_blocking=True)
 
 
-def snippet_boundary_targets(gt_segments: List[Tensor], num_snippets: int,
+def snippet_boundary_targets(gt_segments: Union[List[Tensor], Tuple[Tensor, Tensor]],
+                             num_snippets: int,
                              radius: float = 1.5) -> Tensor:
     """Binary startness/endness targets ``[B, 2, T]`` (BMN convention).
 
     Snippet ``i`` covers ``[i, i + 1)``; it is a start (end) positive when more
     than half of it lies inside ``[g - radius, g + radius]`` around some
-    ground-truth start (end) ``g``.
+    ground-truth start (end) ``g``. ``gt_segments``: one ``[G_i, 2]`` tensor per
+    video, or ``(padded [B, G, 2], valid [B, G])`` from :func:`pad_segments`.
     """
-    out = []
-    for gt in gt_segments:
-        lo = torch.arange(num_snippets, device=gt.device, dtype=torch.float32)
-        tgt = torch.zeros(2, num_snippets, device=gt.device)
-        if gt.numel():
-            for ch in range(2):
-                centre = gt[:, ch].float().view(1, -1)                 # [1, G]
-                inter = (torch.minimum(lo.view(-1, 1) + 1, centre + radius)
-                         - torch.maximum(lo.view(-1, 1), centre - radius)).clamp(min=0)
-                tgt[ch] = (inter.max(dim=1).values > 0.5).float()
-        out.append(tgt)
-    return torch.stack(out)
+    if isinstance(gt_segments, tuple):                                 # already padded
+        gts, valid = gt_segments
+        lo = torch.arange(num_snippets, device=gts.device, dtype=torch.float32)
+        gts = gts.float()
+    else:
+        device = gt_segments[0].device if gt_segments else 'cpu'
+        lo = torch.arange(num_snippets, device=device, dtype=torch.float32)
+        gts, valid = pad_segments(gt_segments, lo)                     # [B, G, 2], [B, G]
+    centre = gts.transpose(1, 2).unsqueeze(2)                          # [B, 2, 1, G]
+    lo = lo.view(1, 1, -1, 1)                                          # [1, 1, T, 1]
+    inter = (torch.minimum(lo + 1, centre + radius)
+             - torch.maximum(lo, centre - radius)).clamp(min=0)        # [B, 2, T, G]
+    inter = inter * valid.view(-1, 1, 1, valid.shape[1])
+    return (inter.amax(dim=3) > 0.5).float()
 
 
-def proposal_targets(proposals: Tensor, gt_segments: List[Tensor],
+def proposal_targets(proposals: Tensor,
+                     gt_segments: Union[List[Tensor], Tuple[Tensor, Tensor]],
                      radius: float = 1.5) -> Dict[str, Tensor]:
     """Targets of proposals ``[B, N, 2]`` against each video's ground truth.
 
     Returns ``iou`` (max tIoU) ``[B, N]``; ``offsets`` ``[B, N, 4]`` to the
-    best-matching ground truth: start and end offsets normalised by the
-    proposal length, center offset normalised by the length, log width ratio;
-    ``start_cls`` / ``end_cls`` ``[B, N]``: the proposal's start (end) lies within
-    ``radius`` snippets of some ground-truth start (end).
+    best-matching ground truth (the first one on ties): start and end offsets
+    normalised by the proposal length, center offset normalised by the length,
+    log width ratio; ``start_cls`` / ``end_cls`` ``[B, N]``: the proposal's start
+    (end) lies within ``radius`` snippets of some ground-truth start (end). A
+    video without ground truth gets zeros everywhere.
     """
-    b, n = proposals.shape[:2]
-    iou = proposals.new_zeros(b, n)
-    offsets = proposals.new_zeros(b, n, 4)
-    start_cls = proposals.new_zeros(b, n)
-    end_cls = proposals.new_zeros(b, n)
-    for i, gt in enumerate(gt_segments):
-        if gt.numel() == 0:
-            continue
-        gt = gt.to(proposals)
-        p = proposals[i]
-        ious = pairwise_tiou(p, gt)                                     # [N, G]
-        best, arg = ious.max(dim=1)
-        iou[i] = best
-        g = gt[arg]                                                     # [N, 2]
-        ts, te = p[:, 0], p[:, 1]
-        d = (te - ts).clamp(min=1e-3)
-        gw = (g[:, 1] - g[:, 0]).clamp(min=1e-3)
-        offsets[i, :, 0] = (g[:, 0] - ts) / d
-        offsets[i, :, 1] = (g[:, 1] - te) / d
-        offsets[i, :, 2] = ((g[:, 0] + g[:, 1]) / 2 - (ts + te) / 2) / d
-        offsets[i, :, 3] = torch.log(gw / d)
-        start_cls[i] = ((ts[:, None] - gt[None, :, 0]).abs() <= radius).any(dim=1).float()
-        end_cls[i] = ((te[:, None] - gt[None, :, 1]).abs() <= radius).any(dim=1).float()
-    return dict(iou=iou, offsets=offsets, start_cls=start_cls, end_cls=end_cls)
+    gts, valid = (gt_segments if isinstance(gt_segments, tuple)       # already padded
+                  else pad_segments(gt_segments, proposals))           # [B, G, 2], [B, G]
+    gts = gts.to(proposals)
+    ts, te = proposals[..., 0:1], proposals[..., 1:2]                  # [B, N, 1]
+    gs, ge = gts[:, None, :, 0], gts[:, None, :, 1]                    # [B, 1, G]
+    inter = (torch.minimum(te, ge) - torch.maximum(ts, gs)).clamp(min=0)
+    union = (te - ts) + (ge - gs) - inter
+    ious = torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny),
+                       torch.zeros_like(inter))                        # [B, N, G]
+    ious = ious.masked_fill(~valid[:, None, :], -1.0)                  # padding never wins
+    best, arg = ious.max(dim=2)
+    has = valid.any(dim=1, keepdim=True)                               # [B, 1]
+    iou = best.clamp(min=0)
+    g = torch.gather(gts, 1, arg.unsqueeze(-1).expand(-1, -1, 2))      # [B, N, 2]
+    ts, te = ts[..., 0], te[..., 0]
+    d = (te - ts).clamp(min=1e-3)
+    gw = (g[..., 1] - g[..., 0]).clamp(min=1e-3)
+    offsets = torch.stack([(g[..., 0] - ts) / d, (g[..., 1] - te) / d,
+                           ((g[..., 0] + g[..., 1]) / 2 - (ts + te) / 2) / d,
+                           torch.log(gw / d)], dim=-1) * has.unsqueeze(-1)
+    near_s = ((ts.unsqueeze(-1) - gs).abs() <= radius) & valid[:, None, :]
+    near_e = ((te.unsqueeze(-1) - ge).abs() <= radius) & valid[:, None, :]
+    return dict(iou=iou, offsets=offsets, start_cls=near_s.any(dim=2).to(proposals.dtype),
+                end_cls=near_e.any(dim=2).to(proposals.dtype))
