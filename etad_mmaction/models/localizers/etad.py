@@ -164,30 +164,35 @@ class ETAD(BaseModel):
                                               self.train_cfg['boundary_radius'])
         proposals = self.sample_proposals(x, data_samples, self.sampler, gts)
         outputs = self.proposal_head(x, proposals)
-        targets, negs = [], []
-        for out in outputs:
-            tgt = proposal_targets(out['proposals'], padded, self.train_cfg['boundary_radius'])
-            targets.append(tgt)
-            negs.append(self._sample_negatives(tgt['iou'], data_samples, len(negs)))
-        return self.loss_module(bd, bd_targets, outputs, targets, negs,
+        # every stage's targets and negatives at once: [S * B, N] (stage-major)
+        s, (b, n) = len(outputs), proposals.shape[:2]
+        stacked = torch.cat([out['proposals'] for out in outputs])
+        tgt = proposal_targets(stacked, (padded[0].repeat(s, 1, 1), padded[1].repeat(s, 1)),
+                               self.train_cfg['boundary_radius'])
+        negs = self._sample_negatives(tgt['iou'].view(s, b, n), data_samples)
+        targets = [{k: v.view(s, b, *v.shape[1:])[i] for k, v in tgt.items()} for i in range(s)]
+        return self.loss_module(bd, bd_targets, outputs, targets, list(negs),
                                 self.proposal_head.pos_iou_thresholds)
 
-    def _sample_negatives(self, gt_iou: Tensor, data_samples, stage: int) -> Tensor:
+    def _sample_negatives(self, gt_iou: Tensor, data_samples, stage: int = 0) -> Tensor:
         """Per video, as many random negatives (IoU <= threshold) as positives (A.3).
 
-        Each video draws one uniform key per proposal from its own generator
-        (seeded by run seed, epoch, video index and stage); its ``k`` negatives
-        with the smallest keys are taken, ``k = min(#positives, #negatives)``.
-        Batched on the device, without host synchronisation.
+        ``gt_iou`` is ``[B, N]`` for one stage (``stage``) or ``[S, B, N]`` for
+        stages ``0 .. S-1``. Each video draws one uniform key per proposal from its
+        own generator (seeded by run seed, epoch, video index and stage); its ``k``
+        negatives with the smallest keys are taken, ``k = min(#positives,
+        #negatives)``. Batched on the device, without host synchronisation.
         """
         thr = self.loss_module.iou_cls_pos_threshold
-        pos = gt_iou > thr                                                # [B, N]
-        n = gt_iou.shape[1]
-        keys = torch.stack([torch.rand(n, generator=self._generator(ds, f'neg{stage}'))
-                            for ds in data_samples]).to(gt_iou.device, non_blocking=True)
+        stages = range(gt_iou.shape[0]) if gt_iou.dim() == 3 else [stage]
+        pos = gt_iou > thr                                                # [(S,) B, N]
+        n = gt_iou.shape[-1]
+        keys = torch.stack([torch.rand(n, generator=self._generator(ds, f'neg{st}'))
+                            for st in stages for ds in data_samples])
+        keys = keys.view(pos.shape).to(gt_iou.device, non_blocking=True)
         keys = keys.masked_fill(pos, 2.0)                                 # negatives first
-        rank = keys.argsort(dim=1).argsort(dim=1)
-        k = torch.minimum(pos.sum(dim=1), (~pos).sum(dim=1)).unsqueeze(1)
+        rank = keys.argsort(dim=-1).argsort(dim=-1)
+        k = torch.minimum(pos.sum(dim=-1), (~pos).sum(dim=-1)).unsqueeze(-1)
         return (~pos) & (rank < k)
 
     @torch.no_grad()

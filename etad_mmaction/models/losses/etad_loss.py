@@ -42,14 +42,20 @@ def normalised(total: Tensor, count: Tensor) -> Tensor:
     return total * _world() / g.clamp(min=1.0)
 
 
-def balanced_bce(prob: Tensor, target: Tensor) -> Tensor:
+def _total(x: Tensor, staged: bool) -> Tensor:
+    """Sum of ``x``: over everything, or per stage (all dims but the first)."""
+    return x.sum(dim=tuple(range(1, x.dim()))) if staged else x.sum()
+
+
+def balanced_bce(prob: Tensor, target: Tensor, staged: bool = False) -> Tensor:
     """Positive/negative-balanced cross entropy (Eq. 2, divided by ``N``):
-    ``-(1/2N+) sum_pos log p - (1/2N-) sum_neg log(1 - p)``."""
+    ``-(1/2N+) sum_pos log p - (1/2N-) sum_neg log(1 - p)``. ``staged``: the
+    first dim indexes cascade stages, each with its own counts (returns ``[S]``)."""
     prob = prob.clamp(_EPS, 1 - _EPS)
     pos = target > 0.5
-    pos_term = -(torch.log(prob) * pos).sum()
-    neg_term = -(torch.log(1 - prob) * (~pos)).sum()
-    counts = global_count(torch.stack([pos.sum(), (~pos).sum()]))
+    pos_term = -_total(torch.log(prob) * pos, staged)
+    neg_term = -_total(torch.log(1 - prob) * (~pos), staged)
+    counts = global_count(torch.stack([_total(pos, staged), _total(~pos, staged)]))
     w = _world()
     return 0.5 * w * (pos_term / counts[0].clamp(min=1) + neg_term / counts[1].clamp(min=1))
 
@@ -85,48 +91,61 @@ class ETADLoss(BaseModule):
 
     def boundary_loss(self, probs: Tensor, targets: Tensor) -> Tensor:
         """Snippet startness + endness, Eq. 2 each. ``probs, targets [B, 2, T]``."""
-        return balanced_bce(probs[:, 0], targets[:, 0]) + balanced_bce(probs[:, 1], targets[:, 1])
+        return balanced_bce(probs.transpose(0, 1), targets.transpose(0, 1), staged=True).sum()
 
     def iou_loss(self, iou_cls: Tensor, iou_reg: Tensor, gt_iou: Tensor,
                  neg_mask: Tensor) -> Tensor:
-        """Eq. 3: BCE on positives (IoU > 0.9) and sampled negatives, plus an L2
-        regression balanced so the high, middle and low IoU bins weigh equally."""
+        """Eq. 3 per stage (inputs ``[S, B, N]``, returns ``[S]``): BCE on positives
+        (IoU > 0.9) and sampled negatives, plus an L2 regression balanced so the
+        high, middle and low IoU bins weigh equally."""
         pos = gt_iou > self.iou_cls_pos_threshold
         sel = pos | neg_mask
         prob = iou_cls.clamp(_EPS, 1 - _EPS)
         bce = -(pos.float() * torch.log(prob) + (~pos).float() * torch.log(1 - prob))
-        cls = normalised((bce * sel).sum(), sel.sum())
+        cls = normalised(_total(bce * sel, True), _total(sel, True))
 
         lo, hi = self.iou_reg_bins
         bins = [gt_iou <= lo, (gt_iou > lo) & (gt_iou <= hi), gt_iou > hi]
-        counts = global_count(torch.stack([m.sum() for m in bins]))
-        nonempty = (counts > 0).sum().clamp(min=1)
+        counts = global_count(torch.stack([_total(m, True) for m in bins]))   # [3, S]
+        nonempty = (counts > 0).sum(dim=0).clamp(min=1)
         sq = (iou_reg - gt_iou).square()
         # an empty bin contributes 0 / 1 (no host synchronisation on its count)
-        reg = sum((sq * m).sum() / c.clamp(min=1) for m, c in zip(bins, counts))
+        reg = sum(_total(sq * m, True) / c.clamp(min=1) for m, c in zip(bins, counts))
         reg = reg * _world() / nonempty
         return cls + reg
 
     def regression_loss(self, pred: Tensor, target: Tensor, pos: Tensor) -> Tensor:
-        """Eq. 4: smooth-L1 on start, end, center and width offsets of positives."""
+        """Eq. 4 per stage: smooth-L1 on start, end, center and width offsets of
+        positives (``pred, target [S, B, N, 4]``, ``pos [S, B, N]``; returns ``[S]``)."""
         loss = F.smooth_l1_loss(pred, target, beta=self.smooth_l1_beta, reduction='none').sum(-1)
-        return normalised((loss * pos).sum(), pos.sum())
+        return normalised(_total(loss * pos, True), _total(pos, True))
 
     def forward(self, boundary_probs: Tensor, boundary_targets: Tensor,
                 stage_outputs: List[Dict[str, Tensor]], stage_targets: List[Dict[str, Tensor]],
                 neg_masks: List[Tensor], pos_thresholds) -> Dict[str, Tensor]:
+        """The stages' losses are computed together on ``[S, B, N]`` stacks (one set of
+        kernels for the cascade), each stage with its own normalisers, and reported
+        per stage (``s{i}.loss_*``)."""
         w = self.loss_weights
         losses = dict(loss_boundary=w['boundary'] * self.boundary_loss(boundary_probs,
                                                                         boundary_targets))
-        for i, (out, tgt, neg, thr) in enumerate(zip(stage_outputs, stage_targets, neg_masks,
-                                                     pos_thresholds)):
-            pb = balanced_bce(out['start_prob'], tgt['start_cls']) + \
-                balanced_bce(out['end_prob'], tgt['end_cls'])
-            losses[f's{i}.loss_proposal_boundary'] = w['proposal_boundary'] * pb
-            losses[f's{i}.loss_iou'] = w['iou'] * self.iou_loss(out['iou_cls'], out['iou_reg'],
-                                                                tgt['iou'], neg)
-            pred = torch.stack([out['start_offset'], out['end_offset'], out['center_offset'],
-                                out['width_offset']], dim=-1)
-            losses[f's{i}.loss_regression'] = w['regression'] * self.regression_loss(
-                pred, tgt['offsets'], tgt['iou'] > thr)
+        out = {k: torch.stack([o[k] for o in stage_outputs]) for k in (
+            'start_prob', 'end_prob', 'iou_cls', 'iou_reg', 'start_offset', 'end_offset',
+            'center_offset', 'width_offset')}
+        tgt = {k: torch.stack([t[k] for t in stage_targets])
+               for k in ('start_cls', 'end_cls', 'iou', 'offsets')}
+        neg = torch.stack(list(neg_masks))
+        thr = torch.tensor([float(t) for t in pos_thresholds], device=tgt['iou'].device)
+        pb = balanced_bce(out['start_prob'], tgt['start_cls'], staged=True) + \
+            balanced_bce(out['end_prob'], tgt['end_cls'], staged=True)
+        iou = self.iou_loss(out['iou_cls'], out['iou_reg'], tgt['iou'], neg)
+        pred = torch.stack([out['start_offset'], out['end_offset'], out['center_offset'],
+                            out['width_offset']], dim=-1)
+        reg = self.regression_loss(pred, tgt['offsets'],
+                                   tgt['iou'] > thr.view(-1, *([1] * (tgt['iou'].dim() - 1))))
+        pb, iou, reg = w['proposal_boundary'] * pb, w['iou'] * iou, w['regression'] * reg
+        for i in range(len(stage_outputs)):
+            losses[f's{i}.loss_proposal_boundary'] = pb[i]
+            losses[f's{i}.loss_iou'] = iou[i]
+            losses[f's{i}.loss_regression'] = reg[i]
         return losses
