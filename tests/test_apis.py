@@ -10,6 +10,7 @@ from mmengine.config import Config
 
 import etad_mmaction  # noqa: F401
 from etad_mmaction.apis import inference_detector, init_detector
+from recognizer_helpers import tiny_tsm_recognizer
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
@@ -148,12 +149,7 @@ def test_video_labels_from_an_mmaction2_recognizer(tmp_path):
     from mmaction.apis import init_recognizer
     rec_cfg = Config(dict(
         default_scope='mmaction',
-        model=dict(type='Recognizer2D',
-                   backbone=dict(type='ResNetTSM', depth=18, num_segments=2, pretrained=None),
-                   cls_head=dict(type='TSMHead', num_classes=3, in_channels=512,
-                                 num_segments=2),
-                   data_preprocessor=dict(type='ActionDataPreprocessor', mean=[128.0] * 3,
-                                          std=[64.0] * 3, format_shape='NCHW')),
+        model=tiny_tsm_recognizer(3, mean=[128.0] * 3, std=[64.0] * 3),
         test_pipeline=[  # what mmaction.apis.inference_recognizer runs
             dict(type='DecordInit'),
             dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=2, test_mode=True),

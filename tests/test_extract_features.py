@@ -12,6 +12,7 @@ from mmengine.config import Config
 import etad_mmaction  # noqa: F401
 from etad_mmaction.datasets import ActivityNetFeatureDataset
 from mmaction.registry import MODELS
+from recognizer_helpers import tiny_tsm_recognizer
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VIDEOS = osp.join(ROOT, '..', 'shared', 'data', 'videos')
@@ -24,13 +25,8 @@ def recognizer(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('rec')
     cfg = Config(dict(
         default_scope='mmaction',
-        model=dict(type='Recognizer2D',
-                   backbone=dict(type='ResNetTSM', depth=18, num_segments=2, pretrained=None),
-                   cls_head=dict(type='TSMHead', num_classes=5, in_channels=512,
-                                 num_segments=2),
-                   data_preprocessor=dict(type='ActionDataPreprocessor',
-                                          mean=[123.675, 116.28, 103.53],
-                                          std=[58.395, 57.12, 57.375], format_shape='NCHW'))))
+        model=tiny_tsm_recognizer(5, mean=[123.675, 116.28, 103.53],
+                                  std=[58.395, 57.12, 57.375])))
     path = str(tmp / 'tsm_r18.py')
     cfg.dump(path)
     torch.manual_seed(0)
