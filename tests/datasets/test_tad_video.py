@@ -163,7 +163,8 @@ def test_tad_decode_matches_stock_with_repeated_frames():
     # repeated indices are independent arrays: an in-place Flip changes each once
     ids = {id(x) for x in a['imgs']}
     assert len(ids) == m * t
-    flipped = TRANSFORMS.build(dict(type='Flip', flip_ratio=1.0))(dict(a, imgs=list(a['imgs']), modality='RGB'))
+    flip = TRANSFORMS.build(dict(type='Flip', flip_ratio=1.0))
+    flipped = flip(dict(a, imgs=list(a['imgs']), modality='RGB'))
     assert all(np.array_equal(x, y[:, ::-1]) for x, y in zip(flipped['imgs'], b['imgs']))
 
 

@@ -11,7 +11,7 @@ Usage::
     python tools/analysis/benchmark.py detector [--device cpu] [--steps 3]
     python tools/analysis/benchmark.py dps [--device cpu]   # DPS ratio sweep, DPS at inference
     python tools/analysis/benchmark.py egs [--device cpu]   # EGS memory / time vs ratio, mode
-    python tools/analysis/benchmark.py sweep               # DPS ratio / strategy mAP (training runs)
+    python tools/analysis/benchmark.py sweep             # DPS ratio / strategy mAP (training runs)
     python tools/analysis/benchmark.py profile [--batch 16] # counted ops, host syncs, tensor memory
     python tools/analysis/benchmark.py report            # regenerate docs/benchmarks.md
 

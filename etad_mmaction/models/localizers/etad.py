@@ -8,8 +8,8 @@ from torch import Tensor
 
 from mmaction.registry import MODELS, TASK_UTILS
 from ..samplers.seeding import sampling_generator
-from ..utils import (boundary_selection_mask, pad_segments, proposal_targets, select_and_suppress,
-                     snippet_boundary_targets, valid_proposals)
+from ..utils import (boundary_selection_mask, pad_segments, proposal_targets,
+                     select_and_suppress, snippet_boundary_targets, valid_proposals)
 from etad_mmaction.structures import pairwise_tiou
 
 
