@@ -11,12 +11,13 @@ from torch import Tensor
 
 
 def pairwise_tiou(segs_a: Tensor, segs_b: Tensor) -> Tensor:
-    """Temporal IoU of every segment in ``segs_a`` [N, 2] with every one in ``segs_b`` [M, 2].
+    """Temporal IoU of every segment in ``segs_a`` [..., N, 2] with every one in
+    ``segs_b`` [..., M, 2] (leading dims broadcast, e.g. one batch of videos).
 
-    Returns ``[N, M]``. Zero-length unions give IoU 0.
+    Returns ``[..., N, M]``. Zero-length unions give IoU 0.
     """
-    a_s, a_e = segs_a[:, 0:1], segs_a[:, 1:2]
-    b_s, b_e = segs_b[None, :, 0], segs_b[None, :, 1]
+    a_s, a_e = segs_a[..., 0:1], segs_a[..., 1:2]
+    b_s, b_e = segs_b[..., None, :, 0], segs_b[..., None, :, 1]
     inter = (torch.minimum(a_e, b_e) - torch.maximum(a_s, b_s)).clamp(min=0)
     union = (a_e - a_s) + (b_e - b_s) - inter
     return torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny

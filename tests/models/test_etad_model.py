@@ -274,7 +274,8 @@ def test_stacked_cascade_loss_equals_per_stage_definition():
         negs.append(r(b, n) > 0.8)
     bd = torch.rand(b, 2, 16, generator=g, dtype=torch.float64)
     bd_t = (torch.rand(b, 2, 16, generator=g) > 0.8).double()
-    got = loss(bd, bd_t, outs, tgts, negs, thr)
+    stacked = {k: torch.stack([t[k] for t in tgts]) for k in tgts[0]}
+    got = loss(bd, bd_t, outs, stacked, torch.stack(negs), thr)
     for s in range(3):
         ref = _stage_losses_reference(outs[s], tgts[s], negs[s], thr[s])
         for name, value in zip(('loss_proposal_boundary', 'loss_iou', 'loss_regression'), ref):

@@ -170,8 +170,8 @@ class ETAD(BaseModel):
         tgt = proposal_targets(stacked, (padded[0].repeat(s, 1, 1), padded[1].repeat(s, 1)),
                                self.train_cfg['boundary_radius'])
         negs = self._sample_negatives(tgt['iou'].view(s, b, n), data_samples)
-        targets = [{k: v.view(s, b, *v.shape[1:])[i] for k, v in tgt.items()} for i in range(s)]
-        return self.loss_module(bd, bd_targets, outputs, targets, list(negs),
+        targets = {k: v.view(s, b, *v.shape[1:]) for k, v in tgt.items()}
+        return self.loss_module(bd, bd_targets, outputs, targets, negs,
                                 self.proposal_head.pos_iou_thresholds)
 
     def _sample_negatives(self, gt_iou: Tensor, data_samples, stage: int = 0) -> Tensor:

@@ -121,20 +121,20 @@ class ETADLoss(BaseModule):
         return normalised(_total(loss * pos, True), _total(pos, True))
 
     def forward(self, boundary_probs: Tensor, boundary_targets: Tensor,
-                stage_outputs: List[Dict[str, Tensor]], stage_targets: List[Dict[str, Tensor]],
-                neg_masks: List[Tensor], pos_thresholds) -> Dict[str, Tensor]:
+                stage_outputs: List[Dict[str, Tensor]], stage_targets: Dict[str, Tensor],
+                neg_masks: Tensor, pos_thresholds) -> Dict[str, Tensor]:
         """The stages' losses are computed together on ``[S, B, N]`` stacks (one set of
         kernels for the cascade), each stage with its own normalisers, and reported
-        per stage (``s{i}.loss_*``)."""
+        per stage (``s{i}.loss_*``). ``stage_outputs``: one dict per stage;
+        ``stage_targets``: :func:`proposal_targets` of all stages stacked
+        (``[S, B, N(, 4)]``); ``neg_masks``: the IoU negatives ``[S, B, N]``."""
         w = self.loss_weights
         losses = dict(loss_boundary=w['boundary'] * self.boundary_loss(boundary_probs,
                                                                         boundary_targets))
         out = {k: torch.stack([o[k] for o in stage_outputs]) for k in (
             'start_prob', 'end_prob', 'iou_cls', 'iou_reg', 'start_offset', 'end_offset',
             'center_offset', 'width_offset')}
-        tgt = {k: torch.stack([t[k] for t in stage_targets])
-               for k in ('start_cls', 'end_cls', 'iou', 'offsets')}
-        neg = torch.stack(list(neg_masks))
+        tgt, neg = stage_targets, neg_masks
         thr = torch.tensor([float(t) for t in pos_thresholds], device=tgt['iou'].device)
         pb = balanced_bce(out['start_prob'], tgt['start_cls'], staged=True) + \
             balanced_bce(out['end_prob'], tgt['end_cls'], staged=True)

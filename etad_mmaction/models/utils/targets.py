@@ -4,6 +4,8 @@ from typing import Dict, List, Tuple, Union
 import torch
 from torch import Tensor
 
+from etad_mmaction.structures import pairwise_tiou
+
 
 def pad_segments(gt_segments: List[Tensor], like: Tensor) -> Tuple[Tensor, Tensor]:
     """The videos' ground truth as one padded tensor: ``[B, G, 2]`` (``G`` = the
@@ -29,15 +31,12 @@ def snippet_boundary_targets(gt_segments: Union[List[Tensor], Tuple[Tensor, Tens
     ground-truth start (end) ``g``. ``gt_segments``: one ``[G_i, 2]`` tensor per
     video, or ``(padded [B, G, 2], valid [B, G])`` from :func:`pad_segments`.
     """
-    if isinstance(gt_segments, tuple):                                 # already padded
-        gts, valid = gt_segments
-        lo = torch.arange(num_snippets, device=gts.device, dtype=torch.float32)
-        gts = gts.float()
-    else:
+    if not isinstance(gt_segments, tuple):
         device = gt_segments[0].device if gt_segments else 'cpu'
-        lo = torch.arange(num_snippets, device=device, dtype=torch.float32)
-        gts, valid = pad_segments(gt_segments, lo)                     # [B, G, 2], [B, G]
-    centre = gts.transpose(1, 2).unsqueeze(2)                          # [B, 2, 1, G]
+        gt_segments = pad_segments(gt_segments, torch.zeros((), device=device))
+    gts, valid = gt_segments                                           # [B, G, 2], [B, G]
+    lo = torch.arange(num_snippets, device=gts.device, dtype=torch.float32)
+    centre = gts.float().transpose(1, 2).unsqueeze(2)                  # [B, 2, 1, G]
     lo = lo.view(1, 1, -1, 1)                                          # [1, 1, T, 1]
     inter = (torch.minimum(lo + 1, centre + radius)
              - torch.maximum(lo, centre - radius)).clamp(min=0)        # [B, 2, T, G]
@@ -60,18 +59,14 @@ def proposal_targets(proposals: Tensor,
     gts, valid = (gt_segments if isinstance(gt_segments, tuple)       # already padded
                   else pad_segments(gt_segments, proposals))           # [B, G, 2], [B, G]
     gts = gts.to(proposals)
-    ts, te = proposals[..., 0:1], proposals[..., 1:2]                  # [B, N, 1]
-    gs, ge = gts[:, None, :, 0], gts[:, None, :, 1]                    # [B, 1, G]
-    inter = (torch.minimum(te, ge) - torch.maximum(ts, gs)).clamp(min=0)
-    union = (te - ts) + (ge - gs) - inter
-    ious = torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny),
-                       torch.zeros_like(inter))                        # [B, N, G]
+    ious = pairwise_tiou(proposals, gts)                               # [B, N, G]
     ious = ious.masked_fill(~valid[:, None, :], -1.0)                  # padding never wins
     best, arg = ious.max(dim=2)
     has = valid.any(dim=1, keepdim=True)                               # [B, 1]
     iou = best.clamp(min=0)
     g = torch.gather(gts, 1, arg.unsqueeze(-1).expand(-1, -1, 2))      # [B, N, 2]
-    ts, te = ts[..., 0], te[..., 0]
+    ts, te = proposals[..., 0], proposals[..., 1]                      # [B, N]
+    gs, ge = gts[:, None, :, 0], gts[:, None, :, 1]                    # [B, 1, G]
     d = (te - ts).clamp(min=1e-3)
     gw = (g[..., 1] - g[..., 0]).clamp(min=1e-3)
     offsets = torch.stack([(g[..., 0] - ts) / d, (g[..., 1] - te) / d,
