@@ -24,9 +24,11 @@ class ProposalEvaluationStage(nn.Module):
                  boundary_bins: int = 8, extended_bins: int = 32,
                  hidden_dims: Sequence[int] = (512, 128, 128, 128),
                  context_ratio: float = 0.5, samples_per_bin: int = 2,
-                 num_groups: int = 16, max_log_width: float = 4.0, fused_roi: bool = True):
+                 num_groups: int = 16, max_log_width: float = 4.0, fused_roi: bool = True,
+                 roi_group_elements: int = 1 << 24):
         super().__init__()
         self.fused_roi = fused_roi
+        self.roi_group_elements = roi_group_elements
         self.reduce = nn.Sequential(nn.Conv1d(in_channels, roi_channels, 1),
                                     nn.GroupNorm(num_groups, roi_channels), nn.ReLU(inplace=True))
         self.boundary_bins = boundary_bins
@@ -51,13 +53,14 @@ class ProposalEvaluationStage(nn.Module):
         if self.fused_roi:
             # RoI alignment folded into the first FC layer (exact, see roi_align_linear)
             w = self.boundary_mlp.weights[0]                       # [2, 8*128, 512]
+            group = self.roi_group_elements
             h = torch.stack([roi_align_linear(x, start_r, w[0], self.boundary_bins,
-                                              self.samples_per_bin),
+                                              self.samples_per_bin, group),
                              roi_align_linear(x, end_r, w[1], self.boundary_bins,
-                                              self.samples_per_bin)])
+                                              self.samples_per_bin, group)])
             offsets = self.boundary_mlp._rest(h.view(2, b * n, -1) + self.boundary_mlp.biases[0])
             h = roi_align_linear(x, ext_r, self.extended_mlp.first_layer_weight(),
-                                 self.extended_bins, self.samples_per_bin)
+                                 self.extended_bins, self.samples_per_bin, group)
             ext = self.extended_mlp.forward_hidden(h.view(b * n, -1))
         else:
             bd_regions = torch.cat([start_r, end_r], dim=1)            # [B, 2N, 2]
@@ -102,13 +105,17 @@ class CascadeProposalHead(BaseModule):
     ``forward(feats, proposals)`` returns the list of stage outputs; the proposals
     passed to stage ``i+1`` are stage ``i``'s refinements, detached (each stage is
     trained on its own inputs, as in cascade detectors).
+
+    ``roi_group_elements`` bounds the fused RoI layer's temporary (videos are
+    processed in groups, see :func:`roi_align_linear`): smaller saves memory,
+    larger dispatches fewer operations; results are identical.
     """
 
     def __init__(self, num_stages: int = 3, pos_iou_thresholds: Sequence[float] = (0.7, 0.8, 0.9),
                  in_channels: int = 256, roi_channels: int = 128, boundary_bins: int = 8,
                  extended_bins: int = 32, hidden_dims: Sequence[int] = (512, 128, 128, 128),
                  context_ratio: float = 0.5, samples_per_bin: int = 2, num_groups: int = 16,
-                 fused_roi: bool = True, init_cfg=None):
+                 fused_roi: bool = True, roi_group_elements: int = 1 << 24, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if len(pos_iou_thresholds) != num_stages:
             raise ValueError(f'proposal_head.pos_iou_thresholds has {len(pos_iou_thresholds)} '
@@ -118,7 +125,7 @@ class CascadeProposalHead(BaseModule):
         self.stages = nn.ModuleList([
             ProposalEvaluationStage(in_channels, roi_channels, boundary_bins, extended_bins,
                                     hidden_dims, context_ratio, samples_per_bin, num_groups,
-                                    fused_roi=fused_roi)
+                                    fused_roi=fused_roi, roi_group_elements=roi_group_elements)
             for _ in range(num_stages)])
 
     def forward(self, feats: Tensor, proposals: Tensor) -> List[Dict[str, Tensor]]:
