@@ -108,3 +108,38 @@ def test_two_ranks_equal_one_process(kind, tmp_path):
     for name, value in ref.items():
         for r, got in enumerate(ranks):
             assert torch.allclose(got[name], value, rtol=1e-7, atol=1e-9), (kind, r, name)
+
+
+
+def _buffer_worker(rank, world, port, out_path):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    try:
+        data = _data('single_pass')
+        result = {}
+        for broadcast in (False, True):
+            model = ETADDistributedDataParallel(_e2e('single_pass'), broadcast_buffers=broadcast)
+            bn = next(m for m in model.module.modules() if isinstance(m, torch.nn.BatchNorm2d))
+            with torch.no_grad():                      # rank-dependent statistics
+                bn.running_mean.fill_(float(rank + 1))
+            _train(model, {k: v[rank:rank + 1] for k, v in data.items()}, steps=1)
+            result[broadcast] = bn.running_mean.clone()
+        gathered = [None] * world
+        dist.all_gather_object(gathered, result)
+        if rank == 0:
+            torch.save(gathered, out_path)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_owned_train_step_honours_broadcast_buffers(tmp_path):
+    """``broadcast_buffers=True``: rank 0's buffers reach every rank before the module's
+    own step (BatchNorm is frozen here, so the step itself leaves them unchanged);
+    False (MMEngine's default): each rank keeps its own."""
+    out = str(tmp_path / 'buffers.pt')
+    mp.spawn(_buffer_worker, args=(2, _free_port(), out), nprocs=2, join=True)
+    rank0, rank1 = torch.load(out)
+    assert torch.all(rank0[True] == 1.0) and torch.all(rank0[False] == 1.0)
+    assert torch.all(rank1[True] == 1.0)
+    assert torch.all(rank1[False] == 2.0)
