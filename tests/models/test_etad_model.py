@@ -394,3 +394,51 @@ def test_fused_roi_first_layer_equals_explicit_roi_features(max_chunk):
     b = stage(x, props)
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-9), k
+    # and the same gradients for every parameter of the stage
+    params = [p for p in stage.parameters()]
+    grads = []
+    for fused in (True, False):
+        stage.fused_roi = fused
+        out = stage(x, props)
+        loss = sum((out[k] * (i + 1)).sum() for i, k in enumerate(sorted(out)))
+        grads.append(torch.autograd.grad(loss, params, allow_unused=True))
+    for ga, gb in zip(*grads):
+        assert (ga is None) == (gb is None)
+        if ga is not None:
+            assert torch.allclose(ga, gb, atol=1e-9)
+
+
+def test_multi_region_taps_and_branches_equal_single_region_calls():
+    """interpolation_taps of [B, N, R, 2] regions with R bin counts == R separate calls;
+    taps_linear with G branches == roi_align_linear per branch (float64, with grouping);
+    taps built under inference_mode are reusable by a later training step (cached)."""
+    from etad_mmaction.models.utils.roi_align import (interpolation_taps, proposal_regions,
+                                                      roi_align_linear, taps_linear)
+    torch.manual_seed(0)
+    props = torch.tensor([[[0.0, 4.0], [3.5, 11.0], [7.0, 7.5]],
+                          [[-1.0, 3.0], [2.0, 12.0], [5.5, 6.0]]], dtype=torch.float64)
+    regions = proposal_regions(props, 0.5)                        # [2, 3, 3, 2]
+    bins = (4, 4, 6)
+    multi = interpolation_taps(regions, 12, bins, 2)
+    for r, (idx, w) in enumerate(multi):
+        ref_idx, ref_w = interpolation_taps(regions[:, :, r], 12, bins[r], 2)
+        assert torch.equal(idx, ref_idx) and torch.allclose(w, ref_w, atol=1e-15)
+    feats = torch.randn(2, 5, 12, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(2, 4 * 5, 7, dtype=torch.float64, requires_grad=True)
+    (s_idx, s_w), (e_idx, e_w) = multi[:2]
+    for chunk in (1 << 24, 1):
+        got = taps_linear(feats, torch.stack([s_idx, e_idx], 2), torch.stack([s_w, e_w], 2),
+                          weight, chunk)
+        ref = torch.stack([roi_align_linear(feats, regions[:, :, g], weight[g], 4, 2)
+                           for g in range(2)], dim=2)
+        assert torch.allclose(got, ref, atol=1e-12)
+        g = torch.randn_like(got)
+        for a, b in zip(torch.autograd.grad(got, (feats, weight), g),
+                        torch.autograd.grad(ref, (feats, weight), g)):
+            assert torch.allclose(a, b, atol=1e-12)
+    weight5 = torch.randn(5 * 5, 7, dtype=torch.float64, requires_grad=True)
+    with torch.inference_mode():                   # first use of 5 bins: cached here
+        roi_align_linear(feats.detach(), regions[:, :, 2], weight5.detach(), 5, 3)
+    out = roi_align_linear(feats, regions[:, :, 2], weight5, 5, 3)
+    out.sum().backward()
+    assert feats.grad is not None

@@ -7,7 +7,8 @@ from torch import Tensor, nn
 
 from mmaction.registry import MODELS
 from ..utils.parallel_mlp import ParallelMLP
-from ..utils.roi_align import boundary_regions, roi_align_linear, temporal_roi_align
+from ..utils.roi_align import (interpolation_taps, proposal_regions, taps_linear,
+                               temporal_roi_align)
 
 
 class ProposalEvaluationStage(nn.Module):
@@ -49,20 +50,25 @@ class ProposalEvaluationStage(nn.Module):
         computed once when proposals are processed in chunks."""
         b, n = proposals.shape[:2]
         x = self.reduce(feats) if reduced is None else reduced    # [B, 128, T]
-        start_r, end_r, ext_r = boundary_regions(proposals, self.context_ratio)
+        regions = proposal_regions(proposals, self.context_ratio)       # [B, N, 3, 2]
         if self.fused_roi:
-            # RoI alignment folded into the first FC layer (exact, see roi_align_linear)
-            w = self.boundary_mlp.weights[0]                       # [2, 8*128, 512]
+            # RoI alignment folded into the first FC layer (exact, see taps_linear): the
+            # taps of all three regions in one pass, start and end as two branches of
+            # one product, the extended region as one
+            (s_idx, s_w), (e_idx, e_w), (x_idx, x_w) = interpolation_taps(
+                regions, x.shape[2], (self.boundary_bins, self.boundary_bins,
+                                      self.extended_bins), self.samples_per_bin)
             group = self.roi_group_elements
-            h = torch.stack([roi_align_linear(x, start_r, w[0], self.boundary_bins,
-                                              self.samples_per_bin, group),
-                             roi_align_linear(x, end_r, w[1], self.boundary_bins,
-                                              self.samples_per_bin, group)])
-            offsets = self.boundary_mlp._rest(h.view(2, b * n, -1) + self.boundary_mlp.biases[0])
-            h = roi_align_linear(x, ext_r, self.extended_mlp.first_layer_weight(),
-                                 self.extended_bins, self.samples_per_bin, group)
+            bd_idx = torch.stack([s_idx, e_idx], dim=2)                # [B, N, 2, bins, taps]
+            bd_w = torch.stack([s_w, e_w], dim=2)
+            h = taps_linear(x, bd_idx, bd_w, self.boundary_mlp.weights[0], group)
+            h = h.permute(2, 0, 1, 3).reshape(2, b * n, -1)              # [2, B*N, 512]
+            offsets = self.boundary_mlp._rest(h + self.boundary_mlp.biases[0])
+            h = taps_linear(x, x_idx.unsqueeze(2), x_w.unsqueeze(2),
+                            self.extended_mlp.first_layer_weight()[None], group)
             ext = self.extended_mlp.forward_hidden(h.view(b * n, -1))
         else:
+            start_r, end_r, ext_r = regions.unbind(2)
             bd_regions = torch.cat([start_r, end_r], dim=1)            # [B, 2N, 2]
             bd_feat = temporal_roi_align(x, bd_regions, self.boundary_bins, self.samples_per_bin)
             bd_feat = bd_feat.view(b, 2, n, -1).transpose(0, 1).reshape(2, b * n, -1)
@@ -107,7 +113,7 @@ class CascadeProposalHead(BaseModule):
     trained on its own inputs, as in cascade detectors).
 
     ``roi_group_elements`` bounds the fused RoI layer's temporary (videos are
-    processed in groups, see :func:`roi_align_linear`): smaller saves memory,
+    processed in groups, see :func:`taps_linear`): smaller saves memory,
     larger dispatches fewer operations; results are identical.
     """
 

@@ -1,24 +1,60 @@
 """Temporal RoI alignment by linear interpolation and rescaling (G-TAD style, App. A.2)."""
+import functools
+
 import torch
 from torch import Tensor
 
 
-def boundary_regions(proposals: Tensor, context_ratio: float = 0.5):
-    """Start, end and extended regions of proposals ``[..., 2]`` (App. A.2).
+def proposal_regions(proposals: Tensor, context_ratio: float = 0.5) -> Tensor:
+    """Start, end and extended regions of proposals ``[..., 2]`` (App. A.2), stacked
+    as ``[..., 3, 2]``.
 
     With ``d = t_e - t_s`` and ``r = context_ratio`` (the paper's "2/d", read as
     half the proposal length): start ``(t_s - r d, t_s)``, end ``(t_e, t_e + r d)``,
-    extended ``(t_s - r d, t_e + r d)``. Returns three ``[..., 2]`` tensors.
+    extended ``(t_s - r d, t_e + r d)``.
     """
     ts, te = proposals[..., 0], proposals[..., 1]
     ctx = (te - ts).clamp(min=0) * context_ratio
-    start = torch.stack([ts - ctx, ts], dim=-1)
-    end = torch.stack([te, te + ctx], dim=-1)
-    extended = torch.stack([ts - ctx, te + ctx], dim=-1)
-    return start, end, extended
+    lo, hi = ts - ctx, te + ctx
+    return torch.stack([lo, ts, te, hi, lo, hi], dim=-1).view(*proposals.shape[:-1], 3, 2)
 
 
-def interpolation_taps(regions: Tensor, num_snippets: int, num_bins: int,
+def boundary_regions(proposals: Tensor, context_ratio: float = 0.5):
+    """:func:`proposal_regions` as three ``[..., 2]`` tensors (start, end, extended)."""
+    return proposal_regions(proposals, context_ratio).unbind(-2)
+
+
+@functools.lru_cache(maxsize=64)
+def _sample_points(num_bins: tuple, samples_per_bin: int, device: torch.device, dtype):
+    """Which region each sample point belongs to, and its fraction of the region:
+    region ``r`` has ``num_bins[r] * samples_per_bin`` evenly spaced points at
+    ``(k + 0.5) / P``. Built once per shape and device (no per-step launches)."""
+    which, frac = [], []
+    for r, bins in enumerate(num_bins):
+        p = bins * samples_per_bin
+        which += [r] * p
+        frac += [(k + 0.5) / p for k in range(p)]
+    return (torch.tensor(which, dtype=torch.long, device=device),
+            torch.tensor(frac, dtype=dtype, device=device))
+
+
+def _point_taps(pos: Tensor, num_snippets: int, samples_per_bin: int):
+    """Linear-interpolation taps of points ``pos`` (snippet units): index and
+    weight ``[..., 2]``, each point's weights divided by ``samples_per_bin``."""
+    t = num_snippets
+    u = pos - 0.5                                                          # index coordinate
+    i0 = torch.floor(u)
+    w1 = u - i0
+    i0 = i0.long()
+    i1 = i0 + 1
+    w0 = (1.0 - w1) * ((i0 >= 0) & (i0 < t))
+    w1 = w1 * ((i1 >= 0) & (i1 < t))
+    index = torch.stack([i0, i1], dim=-1).clamp(0, t - 1)
+    weight = torch.stack([w0, w1], dim=-1) / samples_per_bin
+    return index, weight
+
+
+def interpolation_taps(regions: Tensor, num_snippets: int, num_bins,
                        samples_per_bin: int = 2):
     """Linear-interpolation taps of the bins of each region.
 
@@ -27,26 +63,30 @@ def interpolation_taps(regions: Tensor, num_snippets: int, num_bins: int,
     neighbouring snippets; points outside ``[-0.5, T - 0.5]`` read zeros (padding).
     The regions carry no gradient.
 
-    Returns ``index`` (long) and ``weight``, both ``[B, N, num_bins, 2 * samples_per_bin]``:
-    bin ``j`` of region ``n`` is ``sum_k weight[n, j, k] * x[index[n, j, k]]``.
+    ``regions [..., 2]`` with an int ``num_bins``: returns ``index`` (long) and
+    ``weight``, both ``[..., num_bins, 2 * samples_per_bin]``: bin ``j`` of region
+    ``n`` is ``sum_k weight[n, j, k] * x[index[n, j, k]]``.
+
+    ``regions [..., R, 2]`` with a sequence of R bin counts: the taps of all R
+    region kinds in one pass, returned as a list of R such ``(index, weight)``
+    pairs (views of one buffer).
     """
-    b, n = regions.shape[:2]
-    t = num_snippets
-    p = num_bins * samples_per_bin
-    regions = regions.detach()
-    steps = (torch.arange(p, device=regions.device, dtype=regions.dtype) + 0.5) / p
-    pos = regions[..., 0:1] + (regions[..., 1:2] - regions[..., 0:1]) * steps   # [B, N, P]
-    u = pos - 0.5                                                          # index coordinate
-    i0 = torch.floor(u)
-    w1 = u - i0
-    i0 = i0.long()
-    i1 = i0 + 1
-    w0 = (1.0 - w1) * ((i0 >= 0) & (i0 < t))
-    w1 = w1 * ((i1 >= 0) & (i1 < t))
-    index = torch.stack([i0, i1], dim=-1).clamp(0, t - 1)                  # [B, N, P, 2]
-    weight = torch.stack([w0, w1], dim=-1) / samples_per_bin
-    shape = (b, n, num_bins, samples_per_bin * 2)
-    return index.view(shape), weight.view(shape)
+    multi = not isinstance(num_bins, int)
+    bins = tuple(num_bins) if multi else (num_bins, )
+    regions = regions.detach() if multi else regions.detach().unsqueeze(-2)
+    which, frac = _sample_points(bins, samples_per_bin, regions.device, regions.dtype)
+    ends = regions.index_select(-2, which)                                 # [..., P, 2]
+    pos = torch.lerp(ends[..., 0], ends[..., 1], frac)
+    index, weight = _point_taps(pos, num_snippets, samples_per_bin)       # [..., P, 2]
+    lead = regions.shape[:-2]
+    taps, lo = [], 0
+    for b in bins:
+        p = b * samples_per_bin
+        shape = (*lead, b, 2 * samples_per_bin)
+        taps.append((index[..., lo:lo + p, :].reshape(shape),
+                     weight[..., lo:lo + p, :].reshape(shape)))
+        lo += p
+    return taps if multi else taps[0]
 
 
 def interpolation_matrix(regions: Tensor, num_snippets: int, num_bins: int,
@@ -86,40 +126,71 @@ def roi_align_linear(feats: Tensor, regions: Tensor, weight: Tensor, num_bins: i
     """``temporal_roi_align(feats, regions) @ weight`` without materialising the
     RoI features: exact, by linearity of the interpolation.
 
-    The product is first taken per snippet and bin, ``Z[b, t, j] = x_t W_j``
-    (``W_j`` the rows of bin ``j``), then each proposal sums the ``Z`` rows of
-    its taps (one ``embedding_bag``). That costs ``B T bins C O`` plus
-    ``B N bins taps O`` instead of ``B N bins C O`` multiply-adds, which is what
-    makes the first FC layer of the proposal head cheap (Table 6: 128 x 32 inputs).
+    Args:
+        feats: ``[B, C, T]``; regions: ``[B, N, 2]``;
+        weight: ``[num_bins * C, O]`` with bin-major rows.
+    Returns ``[B, N, O]``. See :func:`taps_linear`.
+    """
+    b, n = regions.shape[:2]
+    index, tap_w = interpolation_taps(regions, feats.shape[2], num_bins, samples_per_bin)
+    out = taps_linear(feats, index.unsqueeze(2), tap_w.unsqueeze(2), weight[None],
+                      max_chunk_elements)
+    return out.view(b, n, -1)
 
-    ``Z`` (``B T bins O`` values, 400 MB for the extended branch at B = 16,
+
+def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
+                max_chunk_elements: int = 1 << 24) -> Tensor:
+    """RoI features of interpolation taps times a linear layer, per branch, without
+    materialising the RoI features (exact, by linearity of the interpolation).
+
+    Branch ``g`` of proposal ``n`` reads bins ``index[b, n, g]`` / ``tap_w[b, n, g]``
+    (``[bins, taps]``, from :func:`interpolation_taps`) and multiplies their
+    bin-major concatenation by ``weight[g]``. The product is first taken per
+    snippet, branch and bin, ``Z[b, t, g, j] = x_t W_{g,j}`` (``W_{g,j}`` the rows
+    of bin ``j`` of ``weight[g]``), then each proposal sums the ``Z`` rows of its
+    taps (one ``embedding_bag`` for all branches). That costs ``B T G bins C O``
+    plus ``B N G bins taps O`` instead of ``B N G bins C O`` multiply-adds, which
+    is what makes the first FC layer of the proposal head cheap (Table 6:
+    128 x 32 inputs).
+
+    ``Z`` (``B T G bins O`` values, 400 MB for the extended branch at B = 16,
     T = 128) is not kept for the backward pass, but it is the step's largest
     temporary, and so is its gradient: videos are processed in groups whose ``Z``
     holds at most ``max_chunk_elements`` values (exact: a proposal only reads
     its own video's rows; at least one video per group).
 
     Args:
-        feats: ``[B, C, T]``; regions: ``[B, N, 2]``;
-        weight: ``[num_bins * C, O]`` with bin-major rows.
-    Returns ``[B, N, O]``.
+        feats: ``[B, C, T]``; index, tap_w: ``[B, N, G, bins, taps]``;
+        weight: ``[G, bins * C, O]`` with bin-major rows.
+    Returns ``[B, N, G, O]``.
     """
     b, c, t = feats.shape
-    n = regions.shape[1]
-    out_dim = weight.shape[1]
-    index, tap_w = interpolation_taps(regions, t, num_bins, samples_per_bin)
-    group = max(1, min(b, max_chunk_elements // max(1, t * num_bins * out_dim)))
-    base = (torch.arange(b, device=feats.device) % group).view(b, 1, 1, 1) * t
-    bins = torch.arange(num_bins, device=feats.device).view(1, 1, num_bins, 1)
-    flat = ((base + index) * num_bins + bins).view(b, n, -1)   # rows within a group's Z
-    tap_w = tap_w.view(b, n, -1).to(feats.dtype)
-    w_r = weight.view(num_bins, c, out_dim).transpose(0, 1).reshape(c, num_bins * out_dim)
+    n, g, num_bins = index.shape[1:4]
+    out_dim = weight.shape[2]
+    group = max(1, min(b, max_chunk_elements // max(1, t * g * num_bins * out_dim)))
+    row = _tap_rows(b, group, t, g, num_bins, feats.device)               # [B, 1, G, bins, 1]
+    flat = (index * (g * num_bins) + row).view(b, n * g, -1)   # rows within a group's Z
+    tap_w = tap_w.view(b, n * g, -1).to(feats.dtype)
+    # [C, G * bins * O], columns ordered (branch, bin, output)
+    w_r = weight.view(g, num_bins, c, out_dim).permute(2, 0, 1, 3).reshape(c, -1)
     outs = []
     for lo in range(0, b, group):
         hi = min(b, lo + group)
-        # Z[((b - lo) * T + t) * bins + j, :] = x[b, :, t] @ W_j
+        # Z[((b - lo) * T + t) * G * bins + g * bins + j, :] = x[b, :, t] @ W_{g,j}
         z = (feats[lo:hi].transpose(1, 2).reshape(-1, c) @ w_r).view(-1, out_dim)
         outs.append(torch.nn.functional.embedding_bag(
-            flat[lo:hi].reshape((hi - lo) * n, -1), z,
-            per_sample_weights=tap_w[lo:hi].reshape((hi - lo) * n, -1), mode='sum'))
+            flat[lo:hi].reshape((hi - lo) * n * g, -1), z,
+            per_sample_weights=tap_w[lo:hi].reshape((hi - lo) * n * g, -1), mode='sum'))
     out = outs[0] if len(outs) == 1 else torch.cat(outs)
-    return out.view(b, n, out_dim)
+    return out.view(b, n, g, out_dim)
+
+
+@functools.lru_cache(maxsize=64)
+def _tap_rows(b: int, group: int, t: int, g: int, num_bins: int, device: torch.device):
+    """Row offsets of ``Z`` in :func:`taps_linear` without the snippet index:
+    ``(video_in_group * T * G + branch) * bins + bin`` -> ``[B, 1, G, bins, 1]``
+    (built once per shape and device)."""
+    video = (torch.arange(b, device=device) % group).view(b, 1, 1, 1, 1)
+    branch = torch.arange(g, device=device).view(1, 1, g, 1, 1)
+    bins = torch.arange(num_bins, device=device).view(1, 1, 1, num_bins, 1)
+    return (video * t * g + branch) * num_bins + bins
