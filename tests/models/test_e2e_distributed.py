@@ -74,13 +74,17 @@ def _worker(rank, world, port, kind, out_path):
         per = B // world
         half = {k: v[rank * per:(rank + 1) * per] for k, v in data.items()}
         model = ETADDistributedDataParallel(_model(kind))
-        params = _train(model, half)
-        gathered = [None] * world
-        dist.all_gather_object(gathered, params)
-        if rank == 0:
-            torch.save(gathered, out_path)
+        _save_from_all_ranks(_train(model, half), out_path)
     finally:
         dist.destroy_process_group()
+
+
+def _save_from_all_ranks(obj, out_path):
+    """Rank 0 saves the list of every rank's ``obj``."""
+    gathered = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, obj)
+    if dist.get_rank() == 0:
+        torch.save(gathered, out_path)
 
 
 def _free_port():
@@ -125,10 +129,7 @@ def _buffer_worker(rank, world, port, out_path):
                 bn.running_mean.fill_(float(rank + 1))
             _train(model, {k: v[rank:rank + 1] for k, v in data.items()}, steps=1)
             result[broadcast] = bn.running_mean.clone()
-        gathered = [None] * world
-        dist.all_gather_object(gathered, result)
-        if rank == 0:
-            torch.save(gathered, out_path)
+        _save_from_all_ranks(result, out_path)
     finally:
         dist.destroy_process_group()
 
