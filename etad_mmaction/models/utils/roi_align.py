@@ -169,18 +169,18 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     out_dim = weight.shape[2]
     group = max(1, min(b, max_chunk_elements // max(1, t * g * num_bins * out_dim)))
     row = _tap_rows(b, group, t, g, num_bins, feats.device)               # [B, 1, G, bins, 1]
-    flat = (index * (g * num_bins) + row).view(b, n * g, -1)   # rows within a group's Z
-    tap_w = tap_w.view(b, n * g, -1).to(feats.dtype)
+    # rows within a group's Z, one bag of taps per (proposal, branch)
+    flat = (index * (g * num_bins) + row).view(b * n * g, -1)
+    tap_w = tap_w.reshape(b * n * g, -1).to(feats.dtype)
     # [C, G * bins * O], columns ordered (branch, bin, output)
     w_r = weight.view(g, num_bins, c, out_dim).permute(2, 0, 1, 3).reshape(c, -1)
-    outs = []
-    for lo in range(0, b, group):
-        hi = min(b, lo + group)
-        # Z[((b - lo) * T + t) * G * bins + g * bins + j, :] = x[b, :, t] @ W_{g,j}
-        z = (feats[lo:hi].transpose(1, 2).reshape(-1, c) @ w_r).view(-1, out_dim)
-        outs.append(torch.nn.functional.embedding_bag(
-            flat[lo:hi].reshape((hi - lo) * n * g, -1), z,
-            per_sample_weights=tap_w[lo:hi].reshape((hi - lo) * n * g, -1), mode='sum'))
+    xt = feats.transpose(1, 2).reshape(b * t, c)
+    # split (views; one concatenation in the backward pass), not per-group slicing
+    outs = [torch.nn.functional.embedding_bag(
+        bags, (x @ w_r).view(-1, out_dim), per_sample_weights=w, mode='sum')
+        # Z[(video_in_group * T + t) * G * bins + g * bins + j, :] = x[video, :, t] @ W_{g,j}
+        for x, bags, w in zip(xt.split(group * t), flat.split(group * n * g),
+                              tap_w.split(group * n * g))]
     out = outs[0] if len(outs) == 1 else torch.cat(outs)
     return out.view(b, n, g, out_dim)
 
