@@ -34,7 +34,7 @@ class ParallelMLP(nn.Module):
 
     def forward_hidden(self, h: Tensor) -> Tensor:
         """Continue from the first layer's product without bias, ``h [N, G * hidden]``
-        (e.g. from :func:`roi_align_linear` with :meth:`first_layer_weight`)."""
+        (e.g. from :func:`taps_linear` with :meth:`first_layer_weight`)."""
         x = h.view(h.shape[0], self.num_branches, -1).transpose(0, 1) + self.biases[0]
         return self._rest(x)
 
