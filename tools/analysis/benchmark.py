@@ -239,6 +239,23 @@ def bmn_model(t=100, feat_dim=400):
                 post_process_top_k=100)
 
 
+def code_commit():
+    """The measured code: ``$ETAD_COMMIT`` (set it where the tree is a copy without
+    ``.git``, e.g. on a lent GPU machine), else ``git rev-parse --short HEAD`` with
+    ``+modified`` when tracked files differ from it; None when neither is known."""
+    if os.environ.get('ETAD_COMMIT'):
+        return os.environ['ETAD_COMMIT']
+    import subprocess
+    try:
+        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ('+modified' if dirty.strip() else '')
+
+
 def environment(device: str) -> dict:
     import torch
     import mmaction
@@ -247,6 +264,9 @@ def environment(device: str) -> dict:
                torch=torch.__version__, mmengine=mmengine.__version__,
                mmaction2=mmaction.__version__, device=device,
                threads=torch.get_num_threads())
+    commit = code_commit()
+    if commit:
+        env['commit'] = commit
     if device == 'cuda':
         env['gpu'] = torch.cuda.get_device_name(0)
         env['cudnn_allow_tf32'] = torch.backends.cudnn.allow_tf32

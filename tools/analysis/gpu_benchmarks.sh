@@ -3,6 +3,8 @@
 # paper's shapes): one CUDA device, a few minutes. Each section is time-boxed and
 # independent, so one failure does not lose the others.
 #   bash tools/analysis/gpu_benchmarks.sh [OUT_DIR]    # default docs/benchmarks
+# On a machine whose copy of the tree has no .git, name the measured code:
+#   ETAD_COMMIT=<git rev-parse --short HEAD> bash tools/analysis/gpu_benchmarks.sh
 OUT_DIR=${1:-docs/benchmarks}
 mkdir -p "$OUT_DIR"
 export PYTHONUNBUFFERED=1
