@@ -141,8 +141,10 @@ class ETAD(BaseModel):
                               if gt.numel() else af.new_zeros(n))
                 kw['scales'] = (af[:, 1] - af[:, 0]) / self.num_snippets
             picked.append(sampler(n, generator=self._generator(ds, 'dps'), **kw).view(1, -1))
-        # one transfer and one gather for the batch (every video gets the same k)
-        index = torch.cat([i.to(picked[0].device) for i in picked]).to(anchors.device)
+        # one transfer and one gather for the batch (every video gets the same k);
+        # non-blocking: a blocking host-to-device copy waits for the queued kernels
+        index = torch.cat([i.to(picked[0].device) for i in picked])
+        index = index.to(anchors.device, non_blocking=True)
         return anchors[index].float()
 
     # ------------------------------------------------------------------ modes
@@ -158,7 +160,8 @@ class ETAD(BaseModel):
     def loss(self, inputs, data_samples) -> Dict[str, Tensor]:
         feats = self._stack_inputs(inputs, data_samples)
         x, bd = self.extract_feat(feats)
-        gts = [ds.gt_instances.segments.to(feats.device).float() for ds in data_samples]
+        gts = [ds.gt_instances.segments.to(feats.device, non_blocking=True).float()
+               for ds in data_samples]
         padded = pad_segments(gts, feats)
         bd_targets = snippet_boundary_targets(padded, self.num_snippets,
                                               self.train_cfg['boundary_radius'])

@@ -135,7 +135,8 @@ class ETADLoss(BaseModule):
             'start_prob', 'end_prob', 'iou_cls', 'iou_reg', 'start_offset', 'end_offset',
             'center_offset', 'width_offset')}
         tgt, neg = stage_targets, neg_masks
-        thr = torch.tensor([float(t) for t in pos_thresholds], device=tgt['iou'].device)
+        thr = torch.tensor([float(t) for t in pos_thresholds]).to(tgt['iou'].device,
+                                                                  non_blocking=True)
         pb = balanced_bce(out['start_prob'], tgt['start_cls'], staged=True) + \
             balanced_bce(out['end_prob'], tgt['end_cls'], staged=True)
         iou = self.iou_loss(out['iou_cls'], out['iou_reg'], tgt['iou'], neg)
