@@ -6,6 +6,7 @@ MMAction2's csv files) unless ``layout='CT'``. Files are looked up under every
 spelling of the id (``v_<id>`` and ``<id>``, see :mod:`.video_ids`).
 """
 import os.path as osp
+import pickle
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -17,7 +18,24 @@ FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.csv': 'csv',
 
 
 class FeatureError(ValueError):
-    """A feature array that cannot be used (wrong shape or dimension, NaN/Inf)."""
+    """A feature array that cannot be used (unreadable file, wrong shape or
+    dimension, NaN/Inf)."""
+
+
+#: what numpy, torch, h5py and the csv reader raise on a damaged file
+_READ_ERRORS = (ValueError, OSError, EOFError, pickle.UnpicklingError, RuntimeError,
+                KeyError, IndexError, TypeError, AttributeError)
+
+
+def _read_error(err: Exception, video: str, where: str) -> Exception:
+    """``err`` unchanged when it already names the video, else a
+    :class:`FeatureError` that names the video and the file."""
+    if isinstance(err, (FeatureError, FileNotFoundError)):
+        return err
+    first = (str(err).splitlines() or [''])[0][:200]
+    return FeatureError(f'cannot read the features of video {video!r} from {where} '
+                        f'({type(err).__name__}: {first}); the file may be truncated, '
+                        'corrupt or not a feature file')
 
 
 class FeatureLocator:
@@ -101,7 +119,14 @@ def _torch_array(path: str, video: str) -> np.ndarray:
 def feature_shape(path: str, fmt: str, key: Optional[str] = None, layout: str = 'TC',
                   video: str = '') -> Tuple[int, int]:
     """``(T, C)`` of a stored feature without loading it (npy / HDF5) or by
-    reading it (pt / csv)."""
+    reading it (pt / csv). Read errors name the video and the file."""
+    try:
+        return _feature_shape(path, fmt, key, layout, video)
+    except _READ_ERRORS as err:
+        raise _read_error(err, video, f'{path}[{key}]' if key else path) from err
+
+
+def _feature_shape(path, fmt, key, layout, video):
     if fmt == 'npy':
         shape = np.load(path, mmap_mode='r').shape
     elif fmt == 'h5':
@@ -128,13 +153,23 @@ def load_feature(path: str, fmt: str, key: Optional[str] = None, layout: str = '
                  video: str = '', feature_dim: Optional[int] = None) -> np.ndarray:
     """Load features as float32 ``[T, C]`` (time-major), optionally only the
     rows ``start:stop``, and check them: 2-D, ``C == feature_dim`` when given,
-    all finite. Errors name the video and the path."""
+    all finite. Errors name the video and the path, including those of a file
+    that cannot be read (truncated, damaged header, not an array)."""
     where = f'{path}[{key}]' if key else path
     if not osp.isfile(path):
         raise FileNotFoundError(f'feature file of video {video!r} not found: {path}')
-    sl = slice(start, stop)
+    try:
+        arr = _read_rows(path, fmt, key, layout, slice(start, stop), video)
+        if arr.ndim == 2:
+            arr = np.ascontiguousarray(arr, dtype=np.float32)
+    except _READ_ERRORS as err:
+        raise _read_error(err, video, where) from err
+    return _check_feature(arr, where, video, start, feature_dim, layout)
+
+
+def _read_rows(path, fmt, key, layout, sl, video) -> np.ndarray:
     if fmt == 'npy':
-        arr = np.load(path, mmap_mode='r')
+        arr = np.load(path, mmap_mode='r', allow_pickle=False)
         if arr.ndim == 2:
             arr = arr[sl] if layout == 'TC' else arr[:, sl].T
     elif fmt == 'h5':
@@ -159,11 +194,14 @@ def load_feature(path: str, fmt: str, key: Optional[str] = None, layout: str = '
         if arr.ndim == 2:
             arr = arr[sl] if layout == 'TC' else arr[:, sl].T
     else:
-        raise ValueError(f'unknown feature format {fmt!r}')
+        raise FeatureError(f'unknown feature format {fmt!r} of video {video!r} ({path})')
+    return arr
+
+
+def _check_feature(arr, where, video, start, feature_dim, layout) -> np.ndarray:
     if arr.ndim != 2:
         raise FeatureError(f'features of video {video!r} in {where} have shape '
                            f'{tuple(arr.shape)}, expected 2 dimensions (time x channels)')
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
     if arr.shape[0] == 0:
         raise FeatureError(f'features of video {video!r} in {where} are empty')
     if feature_dim is not None and arr.shape[1] != int(feature_dim):
