@@ -74,9 +74,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .windows import interpolate_features
+from .windows import rescale_features
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the BMN export averages feature bins
 META_FILE = 'meta.json'
 
 
@@ -379,7 +379,7 @@ def _build(tmp: str, p: SyntheticParams, progress: bool) -> None:
                 'duration_second': duration, 'duration_frame': frames,
                 'feature_frame': frames, 'fps': fps, 'rfps': fps,
                 'annotations': [{'segment': [s, e], 'label': lab} for s, e, lab in gt]}
-            resized = interpolate_features(feat.T, p.bmn_temporal_scale).T
+            resized = rescale_features(feat.T, p.bmn_temporal_scale).T
             _write_csv_features(osp.join(csv_dir, f'v_{vid}.csv'), resized)
 
     _write_json(osp.join(tmp, 'gt.json'), {

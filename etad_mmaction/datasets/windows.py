@@ -1,6 +1,6 @@
 """Temporal-axis arithmetic shared by the datasets, the transforms and the
-synthetic generator: linear rescaling of feature sequences (ActivityNet/HACS)
-and sliding windows (THUMOS-14), paper App. B.1.
+synthetic generator: rescaling of feature sequences to a fixed length
+(ActivityNet/HACS) and sliding windows (THUMOS-14), paper App. B.1.
 
 Snippet units: snippet ``j`` of a ``T``-snippet axis covers ``[j, j + 1)``, so a
 time ``t`` (seconds) maps to ``(t - window_start) / snippet_seconds`` and back
@@ -40,6 +40,92 @@ def interpolate_features(feature: np.ndarray, num_snippets: int,
     w = (pos - lo).astype(np.float32)
     out = feature[:, lo] * (1.0 - w) + feature[:, hi] * w
     return out.astype(np.float32, copy=False)
+
+
+RESCALE_MODES = ('average', 'linear', 'roi_align')
+
+
+def average_features(feature: np.ndarray, num_snippets: int) -> np.ndarray:
+    """Exact mean of ``[C, L]`` features over each of ``T`` equal output bins.
+
+    Source snippet ``i`` covers ``[i, i + 1)`` and holds a constant feature;
+    output bin ``j`` covers ``[j L / T, (j + 1) L / T)`` and is the integral of
+    that piecewise-constant signal over the bin divided by its length (float64
+    prefix sums). With ``L = kT`` this is the plain mean of ``k`` snippets; no
+    source snippet is skipped (point sampling aliases when ``L > T``).
+    """
+    feature = np.asarray(feature, dtype=np.float64)
+    length = feature.shape[1]
+    csum = np.concatenate([np.zeros((feature.shape[0], 1)), feature.cumsum(axis=1)], axis=1)
+
+    def integral(x):                                     # int_0^x of the signal, x in [0, L]
+        i = np.minimum(np.floor(x).astype(np.int64), length - 1)
+        return csum[:, i] + (x - i) * feature[:, i]
+
+    edges = np.arange(num_snippets + 1, dtype=np.float64) * length / num_snippets
+    edges[-1] = length
+    out = (integral(edges[1:]) - integral(edges[:-1])) / (length / num_snippets)
+    return out.astype(np.float32)
+
+
+def roi_align_features(feature: np.ndarray, num_snippets: int,
+                       round_to_half: bool = True) -> np.ndarray:
+    """The authors' rescaling (released ETAD code): one temporal RoI over the whole
+    sequence, ``roi_align(aligned=True)`` with adaptive sampling, in float64.
+
+    Output bin ``j`` (width ``b = L / T``) averages ``g = ceil(L / T)`` bilinear
+    samples at ``-0.5 + j b + (k + 0.5) b / g``; samples are clamped at 0 and at
+    ``L - 1`` (feature ``i`` sits at position ``i``). ``round_to_half``: the
+    authors cast the features and the RoI to float16 before float64, which this
+    reproduces. Equals :func:`average_features` when ``L`` is a multiple of ``T``
+    (up to the float16 rounding).
+    """
+    feature = np.asarray(feature, dtype=np.float64)
+    length = feature.shape[1]
+    if round_to_half:
+        feature = feature.astype(np.float16).astype(np.float64)
+        span = float(np.float16(length))
+    else:
+        span = float(length)
+    bin_size = span / num_snippets
+    grid = int(np.ceil(span / num_snippets))
+    k = (np.arange(grid, dtype=np.float64) + 0.5) * bin_size / grid
+    y = -0.5 + np.arange(num_snippets, dtype=np.float64)[:, None] * bin_size + k[None]
+    inside = (y >= -1.0) & (y <= length)
+    y = np.maximum(y, 0.0)
+    lo = np.floor(y).astype(np.int64)
+    at_end = lo >= length - 1
+    lo = np.where(at_end, length - 1, lo)
+    hi = np.where(at_end, length - 1, lo + 1)
+    frac = np.where(at_end, 0.0, y - lo) * inside
+    keep = inside.astype(np.float64)
+    value = feature[:, lo] * (keep - frac) + feature[:, hi] * frac    # [C, T, g]
+    return (value.sum(axis=2) / grid).astype(np.float32)
+
+
+def rescale_features(feature: np.ndarray, num_snippets: int, mode: str = 'average',
+                     align_corners: bool = False) -> np.ndarray:
+    """Rescale ``[C, L]`` features to ``[C, T]``.
+
+    ``mode``: ``'average'`` (default) averages each output bin exactly when
+    ``L > T`` (:func:`average_features`) and interpolates linearly when
+    ``L < T``; ``'linear'`` always interpolates (:func:`interpolate_features`,
+    ``align_corners``); ``'roi_align'`` is the authors' released rescaling
+    (:func:`roi_align_features`).
+    """
+    feature = np.asarray(feature)
+    if feature.ndim != 2:
+        raise ValueError(f'expected [C, L] features, got shape {feature.shape}')
+    if mode not in RESCALE_MODES:
+        raise ValueError(f'rescale mode must be one of {RESCALE_MODES}, got {mode!r}')
+    num_snippets = int(num_snippets)
+    if mode == 'roi_align':
+        return roi_align_features(feature, num_snippets)
+    if feature.shape[1] == num_snippets:
+        return feature.astype(np.float32, copy=True)
+    if mode == 'average' and feature.shape[1] > num_snippets:
+        return average_features(feature, num_snippets)
+    return interpolate_features(feature, num_snippets, align_corners)
 
 
 def seconds_to_snippets(segments: np.ndarray, duration: float, num_snippets: int

@@ -10,30 +10,31 @@ import torch
 
 from etad_mmaction.datasets import (ActivityNetFeatureDataset, HACSFeatureDataset,
                                     parse_annotation_file)
-from etad_mmaction.datasets.windows import interpolate_features, seconds_to_snippets
+from etad_mmaction.datasets.windows import (interpolate_features, rescale_features,
+                                           seconds_to_snippets)
 
-from tad_helpers import (ANET_ANNO, ANET_BLOCKED, ANET_CLASSES, ANET_INFO, MMA_FEATURES,
-                      needs_shared, write_json, write_npy_features)
+from tad_helpers import (ANET_ANNO, ANET_BLOCKED, ANET_CLASSES, ANET_INFO, COUNTS,
+                         MMA_FEATURES, write_json, write_npy_features)
 
 
 # ----------------------------------------------------------------------------- real files
-@needs_shared
 def test_parse_real_activitynet_subsets():
     records, classes = parse_annotation_file(ANET_ANNO, ANET_INFO)
-    assert len(records) == 19228
+    counts = COUNTS['activitynet']
+    assert len(records) == counts['videos']
     assert classes is None  # BSN format has no class order: sorted names are used
     count = {}
     for r in records:
         n, k = count.get(r.subset, (0, 0))
         count[r.subset] = (n + 1, k + len(r.segments))
-    assert count['training'] == (9649, 14859)
-    assert count['validation'] == (4728, 7293)
-    assert count['testing'][0] == 4851 and count['testing'][1] == 0
+    for subset in ('training', 'validation', 'testing'):
+        assert count[subset] == (counts[subset]['videos'], counts[subset]['instances'])
+    assert count['testing'][1] == 0
+    assert any(r.raw_id.startswith('v_v_') for r in records)  # the subset keeps them
     assert all(not r.video_name.startswith('v_') or r.raw_id.startswith('v_v_')
                for r in records)
 
 
-@needs_shared
 def test_real_activitynet_subset_loader(tmp_path):
     with open(ANET_ANNO) as f:
         full = json.load(f)
@@ -85,7 +86,6 @@ def test_real_activitynet_subset_loader(tmp_path):
     assert test_eval[0]['data_samples'].gt_instances.segments.shape == (0, 2)
 
 
-@needs_shared
 def test_mmaction2_csv_features(tmp_path):
     ann = write_json(tmp_path / 'anno.json', {
         'v_test1': {'duration_second': 10.0, 'duration_frame': 300, 'feature_frame': 300,
@@ -101,7 +101,7 @@ def test_mmaction2_csv_features(tmp_path):
         item = ds[i]
         assert item['data_samples'].video_name == name
         assert item['inputs'].shape == (400, 16)
-        expected = interpolate_features(raw.T.astype(np.float32), 16)
+        expected = rescale_features(raw.T.astype(np.float32), 16)
         assert np.allclose(item['inputs'].numpy(), expected, atol=1e-5)
 
 
@@ -234,3 +234,42 @@ def test_classifier_formats(small_anet, tmp_path):
     assert np.allclose(ds[2]['data_samples'].classifier_scores, [5, 6])
     assert 'classifier_scores' not in ActivityNetFeatureDataset(**common)[0][
         'data_samples'].metainfo
+
+
+def test_average_rescale_equals_exact_bin_means():
+    from etad_mmaction.datasets.windows import average_features
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(3, 12)).astype(np.float32)
+    # L = 3T: plain means of three snippets
+    assert np.allclose(rescale_features(f, 4), f.reshape(3, 4, 3).mean(-1), atol=1e-6)
+    # L = 12, T = 5: bin j covers [2.4 j, 2.4 (j + 1)); bin 0 = (x0 + x1 + 0.4 x2) / 2.4
+    out = average_features(f, 5)
+    assert np.allclose(out[:, 0], (f[:, 0] + f[:, 1] + 0.4 * f[:, 2]) / 2.4, atol=1e-6)
+    assert np.allclose(out[:, 4], (0.4 * f[:, 9] + f[:, 10] + f[:, 11]) / 2.4, atol=1e-6)
+    # every snippet contributes: the mean of the output equals the mean of the input
+    for t in (5, 7, 11):
+        assert np.allclose(average_features(f, t).mean(1), f.mean(1), atol=1e-5)
+    # point sampling of an alternating sequence aliases; the bin average does not
+    alt = np.tile([1.0, -1.0], 150)[None].astype(np.float32)         # L = 300
+    assert np.abs(rescale_features(alt, 128)).max() < 0.5
+    assert np.abs(rescale_features(alt, 128, mode='linear')).max() > 0.9
+    # upsampling stays linear interpolation
+    assert np.array_equal(rescale_features(f, 20), interpolate_features(f, 20))
+    with pytest.raises(ValueError, match='rescale mode'):
+        rescale_features(f, 4, mode='nearest')
+
+
+@pytest.mark.parametrize('length', [50, 128, 300, 700])
+def test_roi_align_rescale_equals_torchvision(length):
+    """The authors' rescale: torchvision roi_align(aligned=True), float16-rounded."""
+    torchvision = pytest.importorskip('torchvision')
+    from etad_mmaction.datasets.windows import roi_align_features
+    f = np.random.default_rng(length).normal(size=(4, length)).astype(np.float32)
+    inp = torch.from_numpy(f)[None, :, :, None]
+    box = torch.tensor([[0, 0, 0, 1, length]], dtype=torch.float64)
+    ref = torchvision.ops.roi_align(inp.half().double(), box.half().double(),
+                                    output_size=(128, 1), aligned=True)[0, :, :, 0]
+    assert np.abs(roi_align_features(f, 128) - ref.float().numpy()).max() < 1e-6
+    ref64 = torchvision.ops.roi_align(inp.double(), box, output_size=(128, 1), aligned=True)
+    mine = roi_align_features(f, 128, round_to_half=False)
+    assert np.abs(mine - ref64[0, :, :, 0].numpy()).max() < 1e-6

@@ -12,9 +12,9 @@ import pytest
 from etad_mmaction.datasets import ActivityNetFeatureDataset, synthetic
 from etad_mmaction.datasets.synthetic import (ensure_synthetic_dataset,
                                               generate_synthetic_dataset)
-from etad_mmaction.datasets.windows import interpolate_features
+from etad_mmaction.datasets.windows import interpolate_features, rescale_features
 
-from tad_helpers import ANET_ANNO, ANET_INFO, REPO, THUMOS_ANNO, needs_shared
+from tad_helpers import ANET_ANNO, ANET_INFO, REPO, THUMOS_ANNO
 
 SMALL = dict(num_train=6, num_val=4, num_classes=5, feature_dim=12, progress=False)
 
@@ -209,14 +209,13 @@ def test_bmn_output_with_stock_mmaction2(tmp_path):
             vid = sample.video_name[2:]
             assert item['inputs'].shape == (12, 100)
             npy = np.load(osp.join(root, 'features', f'v_{vid}.npy'))
-            assert np.allclose(item['inputs'].numpy(), interpolate_features(npy.T, 100),
+            assert np.allclose(item['inputs'].numpy(), rescale_features(npy.T, 100),
                                atol=1e-4)
             d = db[vid]['duration']
             expected = np.array([a['segment'] for a in db[vid]['annotations']]) / d
             assert np.allclose(sample.gt_instances.gt_bbox.numpy(), expected, atol=1e-6)
 
 
-@needs_shared
 def test_real_thumos_ground_truth(tmp_path):
     root = generate_synthetic_dataset(str(tmp_path / 'syn'), annotation_file=THUMOS_ANNO,
                                       num_train=5, num_val=3, feature_dim=8,
@@ -237,7 +236,6 @@ def test_real_thumos_ground_truth(tmp_path):
         assert feat.shape[0] == round(src['duration'] / (4 / 30))
 
 
-@needs_shared
 def test_real_activitynet_ground_truth(tmp_path):
     root = generate_synthetic_dataset(str(tmp_path / 'syn'), annotation_file=ANET_ANNO,
                                       subset_file=ANET_INFO, num_train=4, num_val=3,

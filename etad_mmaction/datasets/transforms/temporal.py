@@ -6,7 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
-from ..windows import interpolate_features, seconds_to_snippets, window_ground_truth
+from ..windows import RESCALE_MODES, rescale_features, seconds_to_snippets, window_ground_truth
 
 
 def _labels(results, n):
@@ -18,8 +18,7 @@ def _labels(results, n):
 
 @TRANSFORMS.register_module()
 class ResizeTADFeature(BaseTransform):
-    """Rescale ``raw_feature`` ``[C, L]`` to ``[C, T]`` by linear interpolation
-    along time and convert the ground truth to the rescaled axis
+    """Rescale ``raw_feature`` ``[C, L]`` to ``[C, T]`` along time and convert the ground truth to the rescaled axis
     (``u = seconds / duration * T``).
 
     Required keys: ``raw_feature``, ``duration``, ``gt_segments_sec``,
@@ -31,18 +30,28 @@ class ResizeTADFeature(BaseTransform):
     Args:
         num_snippets (int, optional): T (128 for ActivityNet, 224 for HACS);
             defaults to the dataset's ``num_snippets``.
-        align_corners (bool): interpolation grid, see
+        mode (str): ``'average'`` (default: each output bin is the exact mean of
+            the features it covers when downsampling, linear interpolation when
+            upsampling), ``'linear'`` (always interpolate) or ``'roi_align'``
+            (the authors' released rescaling); see
+            :func:`~etad_mmaction.datasets.windows.rescale_features`.
+        align_corners (bool): interpolation grid of linear interpolation, see
             :func:`~etad_mmaction.datasets.windows.interpolate_features`.
     """
 
-    def __init__(self, num_snippets: Optional[int] = None, align_corners: bool = False):
+    def __init__(self, num_snippets: Optional[int] = None, mode: str = 'average',
+                 align_corners: bool = False):
+        if mode not in RESCALE_MODES:
+            raise ValueError(f'ResizeTADFeature.mode must be one of {RESCALE_MODES}, '
+                             f'got {mode!r}')
         self.num_snippets = num_snippets
+        self.mode = mode
         self.align_corners = align_corners
 
     def transform(self, results: dict) -> dict:
         num = int(self.num_snippets or results['num_snippets'])
-        results['raw_feature'] = interpolate_features(results['raw_feature'], num,
-                                                      self.align_corners)
+        results['raw_feature'] = rescale_features(results['raw_feature'], num, self.mode,
+                                                  self.align_corners)
         duration = float(results['duration'])
         seg_sec = np.asarray(results.get('gt_segments_sec', np.zeros((0, 2))),
                              dtype=np.float64).reshape(-1, 2)
@@ -57,7 +66,7 @@ class ResizeTADFeature(BaseTransform):
 
     def __repr__(self):
         return (f'{self.__class__.__name__}(num_snippets={self.num_snippets}, '
-                f'align_corners={self.align_corners})')
+                f'mode={self.mode!r}, align_corners={self.align_corners})')
 
 
 @TRANSFORMS.register_module()
