@@ -14,7 +14,7 @@ from recognizer_helpers import tiny_tsm_recognizer
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
-DEMO = osp.join(ROOT, '..', 'shared', 'data', 'videos', 'demo.mp4')
+DEMO = osp.join(ROOT, 'tests', 'data', 'videos', 'demo.mp4')  # real footage, tests/data
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,6 @@
 """The end-to-end configs: each builds (model, pipelines, optimiser groups) as a user
 would get it, and the ActivityNet one trains and validates through a stock MMEngine
-Runner on the real short videos of ../shared (shrunk: TSM-R18, 8 snippets of 2 frames)."""
+Runner on the real short videos of tests/data (shrunk: TSM-R18, 8 snippets of 2 frames)."""
 import copy
 import glob
 import json
@@ -19,7 +19,7 @@ from mmaction.registry import DATASETS, MODELS, TRANSFORMS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'etad_e2e', '*.py')))
-VIDEOS = osp.join(ROOT, '..', 'shared', 'data', 'videos')
+VIDEOS = osp.join(ROOT, 'tests', 'data', 'videos')  # real footage, tests/data
 # (config, encoder lr): App. B.2, 1e-6 for TSM / SlowOnly, 1e-7 for R(2+1)D
 ENCODER_LR = {'r2plus1d': 1e-7}
 

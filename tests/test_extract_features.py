@@ -15,7 +15,7 @@ from mmaction.registry import MODELS
 from recognizer_helpers import tiny_tsm_recognizer
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-VIDEOS = osp.join(ROOT, '..', 'shared', 'data', 'videos')
+VIDEOS = osp.join(ROOT, 'tests', 'data', 'videos')  # real footage, tests/data
 sys.path.insert(0, osp.join(ROOT, 'tools', 'data'))
 import extract_features  # noqa: E402
 

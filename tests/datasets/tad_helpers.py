@@ -5,23 +5,22 @@ import os
 import os.path as osp
 
 import numpy as np
-import pytest
 
 import etad_mmaction  # noqa: F401  (registers the modules, applies compat)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SHARED = osp.normpath(osp.join(REPO, '..', 'shared', 'data'))
-ANET_ANNO = osp.join(SHARED, 'activitynet', 'anet_anno_action.json')
-ANET_INFO = osp.join(SHARED, 'activitynet', 'video_info_new.csv')
-ANET_CLASSES = osp.join(SHARED, 'activitynet', 'action_name.csv')
-ANET_BLOCKED = osp.join(SHARED, 'activitynet', 'blocked.json')
-THUMOS_ANNO = osp.join(SHARED, 'thumos14', 'thumos14.json')
-MMA_FEATURES = osp.join(SHARED, 'mmaction2_features')
-
-if os.environ.get('CI') and not osp.isdir(SHARED):  # CI always has ../shared: never skip there
-    raise RuntimeError(f'{SHARED} missing in CI')
-needs_shared = pytest.mark.skipif(not osp.isdir(SHARED),
-                                  reason='../shared/data is not available')
+# Subsets of the real annotation files and two real videos, committed with the tests
+# (tests/data/README.md); the suite never needs ../shared.
+TEST_DATA = osp.join(REPO, 'tests', 'data')
+ANET_ANNO = osp.join(TEST_DATA, 'activitynet', 'anet_anno_action.json')
+ANET_INFO = osp.join(TEST_DATA, 'activitynet', 'video_info_new.csv')
+ANET_CLASSES = osp.join(TEST_DATA, 'activitynet', 'action_name.csv')
+ANET_BLOCKED = osp.join(TEST_DATA, 'activitynet', 'blocked.json')
+THUMOS_ANNO = osp.join(TEST_DATA, 'thumos14', 'thumos14.json')
+MMA_FEATURES = osp.join(TEST_DATA, 'mmaction2_features')
+VIDEOS = osp.join(TEST_DATA, 'videos')
+with open(osp.join(TEST_DATA, 'counts.json')) as _f:
+    COUNTS = json.load(_f)  # videos / instances / classes per subset of the subsets
 
 
 def write_json(path, obj):

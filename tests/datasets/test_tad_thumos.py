@@ -9,7 +9,7 @@ from etad_mmaction.datasets import ThumosFeatureDataset, parse_annotation_file
 from etad_mmaction.datasets.windows import (covering_windows, snippets_to_seconds,
                                             window_ground_truth, window_starts)
 
-from tad_helpers import THUMOS_ANNO, needs_shared, write_json, write_npy_features
+from tad_helpers import THUMOS_ANNO, write_json, write_npy_features
 
 
 def test_window_starts():
@@ -107,7 +107,6 @@ def test_feature_offset_and_fps_override(tmp_path):
     assert np.allclose(back, [[2.0, 6.0]], atol=1e-4)
 
 
-@needs_shared
 @pytest.mark.parametrize('test_mode', [True, False])
 def test_round_trip_real_thumos(tmp_path, test_mode):
     with open(THUMOS_ANNO) as f:
@@ -147,7 +146,7 @@ def test_round_trip_real_thumos(tmp_path, test_mode):
         starts[s.video_name].append(info['window_start_idx'])
         assert s.gt_video == [[float(a), float(b), lab] for a, b, lab in videos[s.video_name][2]]
 
-    exact = 0
+    exact = total = 0
     for v in names:
         step = 4 / fps_of[v]
         if test_mode:  # evaluation windows cover the whole video
@@ -156,6 +155,7 @@ def test_round_trip_real_thumos(tmp_path, test_mode):
             lo, hi = a / step, min(b / step, lengths[v])
             if hi <= lo:
                 continue
+            total += 1
             if covering_windows((lo, hi), starts[v], 128):
                 # every action lying wholly inside a window is reproduced exactly
                 assert (round(a, 2), round(min(b, lengths[v] * step), 2), lab) in merged[v]
@@ -164,4 +164,4 @@ def test_round_trip_real_thumos(tmp_path, test_mode):
         for a, b, lab in pieces[v]:
             assert any(lab == l2 and a >= a2 - 1e-3 and b <= b2 + 1e-3
                        for a2, b2, l2 in videos[v][2])
-    assert exact > 150  # nearly all of the 205 actions of these videos
+    assert total > 40 and exact > 0.7 * total  # nearly all actions lie inside a window

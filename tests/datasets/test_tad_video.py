@@ -1,7 +1,7 @@
 """End-to-end (raw video) data: SampleSnippets, decord loading with errors that
 name the file, PackTADInputs on imgs, ActivityNet/THUMOS video datasets.
 
-Real videos: ../shared/data/videos/demo.mp4 (280 frames at 28 fps, 340x256)
+Real videos: tests/data/videos/demo.mp4 (280 frames at 28 fps, 340x256)
 and test.mp4 (300 frames at 30 fps)."""
 import os
 import os.path as osp
@@ -19,13 +19,10 @@ from etad_mmaction.datasets import (ActivityNetVideoDataset, PackTADInputs, Samp
                                     TADAnnotationWarning, TADDecordDecode, TADDecordInit,
                                     ThumosVideoDataset, VideoReadError)
 from etad_mmaction.datasets.transforms import CONTRACT_META_KEYS
-from tad_helpers import SHARED, needs_shared, write_json
+from tad_helpers import VIDEOS, write_json
 
-VIDEOS = osp.join(SHARED, 'videos')
 DEMO = osp.join(VIDEOS, 'demo.mp4')
 TEST = osp.join(VIDEOS, 'test.mp4')
-
-pytestmark = needs_shared
 
 
 def pipeline(m, t, crop=56, init='DecordInit', decode='DecordDecode', flip=0.5,

@@ -1,19 +1,17 @@
-import os
+import json
 import os.path as osp
 
 import pytest
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-SHARED_DATA = osp.abspath(osp.join(REPO_ROOT, '..', 'shared', 'data'))
 TEST_DATA = osp.join(osp.dirname(__file__), 'data')
+# Subsets of the real annotation files, committed with the tests (tests/data/README.md).
+REAL_DATA = osp.join(REPO_ROOT, 'tests', 'data')
 
 
 @pytest.fixture
-def shared_data():
-    """``../shared/data`` relative to the repository root. Skips only outside CI when
-    it is absent; in CI (``CI`` set), where it always exists, its absence fails."""
-    if not osp.isdir(SHARED_DATA):
-        if os.environ.get('CI'):
-            pytest.fail(f'{SHARED_DATA} missing in CI')
-        pytest.skip(f'{SHARED_DATA} not available')
-    return SHARED_DATA
+def real_data():
+    """``tests/data``: the real annotation subsets, with their counts."""
+    with open(osp.join(REAL_DATA, 'counts.json')) as f:
+        counts = json.load(f)
+    return REAL_DATA, counts

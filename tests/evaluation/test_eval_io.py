@@ -25,39 +25,46 @@ def test_normalize_video_id():
     assert normalize_video_id('v_v_x') == 'v_x'  # one prefix only
 
 
-def test_real_activitynet_anno_with_csv(shared_data):
-    anno = osp.join(shared_data, 'activitynet', 'anet_anno_action.json')
-    csv = osp.join(shared_data, 'activitynet', 'video_info_new.csv')
+def test_real_activitynet_anno_with_csv(real_data):
+    root, counts = real_data
+    counts = counts['activitynet']
+    anno = osp.join(root, 'activitynet', 'anet_anno_action.json')
+    csv = osp.join(root, 'activitynet', 'video_info_new.csv')
     gt, fmt = load_ground_truth(anno, subset='validation', video_info_file=csv,
                                 return_format=True)
+    val = counts['validation']
     assert fmt == 'anet_anno'
-    assert len(gt) == 4728
-    assert sum(len(v['labels']) for v in gt.values()) == 7293
+    assert len(gt) == val['videos']
+    assert sum(len(v['labels']) for v in gt.values()) == val['instances']
     assert not any(k.startswith('v_') for k in gt)
     first = next(iter(gt.values()))
     assert first['subset'] == 'validation' and first['duration'] > 0
     assert first['segments'].shape == (len(first['labels']), 2)
-    assert len({lab for v in gt.values() for lab in v['labels']}) == 200
+    assert len({lab for v in gt.values() for lab in v['labels']}) == val['classes'] == 200
     # the csv next to the json is picked up automatically
-    assert len(load_ground_truth(anno, subset='validation')) == 4728
+    assert len(load_ground_truth(anno, subset='validation')) == val['videos']
     train = load_ground_truth(anno, subset='training', video_info_file=csv)
-    assert len(train) == 9649 and sum(len(v['labels']) for v in train.values()) == 14859
+    assert len(train) == counts['training']['videos']
+    assert sum(len(v['labels']) for v in train.values()) == counts['training']['instances']
     subsets = load_video_subsets(csv)
     assert subsets[next(iter(gt))] == 'validation'
-    blocked = load_blocked(osp.join(shared_data, 'activitynet', 'blocked.json'))
+    blocked = load_blocked(osp.join(root, 'activitynet', 'blocked.json'))
     assert len(blocked) == 79 and not any(b.startswith('v_') for b in blocked)
     gt_b = load_ground_truth(anno, subset='validation', video_info_file=csv, blocked=blocked)
-    assert len(gt_b) == len(gt) - len(blocked & set(gt)) < len(gt)
+    assert len(blocked & set(gt)) == counts['blocked_in_validation'] > 0
+    assert len(gt_b) == len(gt) - counts['blocked_in_validation']
 
 
-def test_real_thumos(shared_data):
-    path = osp.join(shared_data, 'thumos14', 'thumos14.json')
+def test_real_thumos(real_data):
+    root, counts = real_data
+    counts = counts['thumos14']
+    path = osp.join(root, 'thumos14', 'thumos14.json')
     test, fmt = load_ground_truth(path, subset='Test', return_format=True)
     assert fmt == 'thumos'
-    assert len(test) == 212
+    assert len(test) == counts['Test']['videos']
     assert len({lab for v in test.values() for lab in v['labels']}) == 20
-    assert len(load_ground_truth(path, subset='Validation')) == 200
-    assert len(load_ground_truth(path)) == 412
+    assert len(load_ground_truth(path, subset='Validation')) == counts['Validation']['videos']
+    assert len(load_ground_truth(path)) == counts['Test']['videos'] + counts['Validation']['videos']
     with pytest.raises(ValueError, match="subset 'validation'"):
         load_ground_truth(path, subset='validation')  # names as in the file
 
