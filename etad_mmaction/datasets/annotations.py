@@ -49,7 +49,10 @@ def _read_json(path: str):
     if not osp.isfile(path):
         raise FileNotFoundError(f'annotation file not found: {path}')
     with open(path, 'r', encoding='utf-8') as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f'annotation file {path} is not valid JSON ({err})') from err
 
 
 def _number(value, what: str, video: str, path: str) -> float:

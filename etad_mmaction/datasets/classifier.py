@@ -44,7 +44,11 @@ class ClassifierScores:
         file_classes = None
         if ext == '.json':
             with open(path, 'r', encoding='utf-8') as f:
-                data = json.load(f)
+                try:
+                    data = json.load(f)
+                except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                    raise ValueError(f'classifier score file {path} is not valid JSON '
+                                     f'({err})') from err
             if isinstance(data, dict) and isinstance(data.get('results'), dict):
                 file_classes = data.get('class', data.get('classes'))
                 data = data['results']

@@ -234,7 +234,8 @@ def test_matches_loop_reference_on_random_data_with_ties(seed):
                             num_classes=int(rng.integers(1, 4)), ties=seed % 3 != 0)
     if not any(gt.values()):
         gt['vid0'] = [[0.0, 5.0, 'c0']]
-    for thr in (ANET_TIOU_THRESHOLDS, THUMOS_TIOU_THRESHOLDS, np.array([0.0, 0.25, 0.5])):
+    # tIoU thresholds live in (0, 1]; 1e-12 is the edge: any overlap matches
+    for thr in (ANET_TIOU_THRESHOLDS, THUMOS_TIOU_THRESHOLDS, np.array([1e-12, 0.25, 0.5])):
         ours = mean_average_precision(gt, preds, tiou_thresholds=thr)['mAP']
         np.testing.assert_allclose(ours, ref_map(gt, preds, thr), rtol=0, atol=1e-12)
 

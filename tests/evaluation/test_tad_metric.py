@@ -1,6 +1,7 @@
 """TADMetric with fake data samples."""
 import json
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -100,9 +101,25 @@ def test_class_scores_matter():
     samples = windowed_samples()
     for s in samples[2:]:  # video 2 classified as C: its detections are wrong
         s.set_metainfo(dict(classifier_scores=np.array([0.1, 0.1, 0.8])))
-    with pytest.warns(UserWarning, match='absent from the ground truth'):
-        out = run(metric, samples)
+    records = []
+
+    class Grab(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = Grab()
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')  # one log line per validation, no UserWarning
+            out = run(metric, samples)
+    finally:
+        logger.removeHandler(handler)
     assert out['avg_mAP'] == pytest.approx(0.5)  # A perfect, B zero (C has no gt)
+    assert any('detections with labels absent from the ground truth ignored' in r
+               for r in records)
+    assert any('mean over the 2 classes with ground truth' in r for r in records)
 
 
 def test_class_agnostic_path():

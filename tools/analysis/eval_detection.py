@@ -7,7 +7,10 @@
 Ground truth: official ActivityNet json, BSN/MMAction2 ``anet_anno`` json or
 THUMOS/ActionFormer json (auto-detected). Defaults: ``--protocol thumos`` and
 ``--subset Test`` for THUMOS files, ``anet`` / ``validation`` otherwise.
-Output values are fractions in [0, 1].
+Output values are fractions in [0, 1]; ``num_classes`` counts the classes with
+ground truth in the subset (the mean runs over those). NaN/Inf scores or
+segments, inverted segments and tIoU thresholds outside (0, 1] are errors;
+predictions of videos outside the subset are false positives (warned on stderr).
 """
 import argparse
 import importlib.util
@@ -61,8 +64,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     F = _functional()
-    with open(args.ground_truth) as f:
-        fmt = F.detect_ground_truth_format(json.load(f), args.ground_truth)
+    fmt = F.detect_ground_truth_format(F.load_json(args.ground_truth), args.ground_truth)
     protocol = args.protocol or ('thumos' if fmt == 'thumos' else 'anet')
     subset = args.subset or ('Test' if fmt == 'thumos' else 'validation')
     blocked = F.load_blocked(args.blocked)
@@ -70,11 +72,20 @@ def main(argv=None):
                              video_info_file=args.video_info, blocked=blocked)
     preds = F.load_predictions(args.predictions)
     res = F.mean_average_precision(gt, preds, tiou_thresholds=args.tiou,
-                                   protocol=protocol, blocked=blocked)
+                                   protocol=protocol, blocked=blocked, warn=False)
+    if res['num_ignored']:
+        print(f'eval_detection: warning: {res["num_ignored"]} predictions with labels '
+              'absent from the ground truth are ignored', file=sys.stderr)
+    if res['unknown_videos']:
+        print(f'eval_detection: warning: {res["num_unknown_video_predictions"]} predictions '
+              f'of {len(res["unknown_videos"])} video(s) not in subset {subset!r} of the '
+              f'ground truth count as false positives, e.g. {res["unknown_videos"][:5]}',
+              file=sys.stderr)
     out = dict(F.map_summary(res))
-    out.update(tiou_thresholds=[float(t) for t in res['tiou_thresholds']],
+    out.update(tiou_thresholds=[round(float(t), 6) for t in res['tiou_thresholds']],
                num_classes=len(res['classes']), subset=subset, protocol=protocol,
-               ground_truth_format=fmt, num_ignored_predictions=res['num_ignored'])
+               ground_truth_format=fmt, num_ignored_predictions=res['num_ignored'],
+               num_unknown_video_predictions=res['num_unknown_video_predictions'])
     if args.per_class:
         out['per_class'] = {c: [float(x) for x in res['ap'][:, i]]
                             for i, c in enumerate(res['classes'])}

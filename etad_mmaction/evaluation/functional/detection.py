@@ -18,7 +18,11 @@ thresholds from ``np.linspace``, same interpolation), vectorised:
 Deliberate differences from the official script: predictions whose label has
 no ground truth are ignored with one warning (the official code raises
 ``KeyError``), and a zero-length prediction vs zero-length ground truth gets
-tIoU 0 (the official code produces NaN).
+tIoU 0 (the official code produces NaN). What cannot be scored is an error
+naming a video: NaN/Inf scores or segments, segments with start > end (ground
+truth always; predictions unless ``allow_inverted``), tIoU thresholds outside
+(0, 1]. Predictions of videos absent from the ground truth (e.g. another subset)
+count as false positives, as in the official code, with one warning.
 """
 import warnings
 from collections import OrderedDict
@@ -48,6 +52,9 @@ def get_tiou_thresholds(protocol: Optional[str] = 'anet',
         thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
         if thr.size == 0:
             raise ValueError('tiou_thresholds must not be empty')
+        bad = [float(t) for t in thr if not (0.0 < t <= 1.0)]
+        if bad:
+            raise ValueError(f'tIoU thresholds must be in (0, 1], got {bad}')
         return thr
     if protocol is None or str(protocol).lower() not in PROTOCOLS:
         raise ValueError(f'unknown protocol {protocol!r}; use one of '
@@ -239,6 +246,25 @@ def _ap_codes(g_code, g_seg, p_code, p_seg, p_score, thr) -> np.ndarray:
     return ap
 
 
+def _check_segments(vids, segs, scores, what: str, allow_inverted: bool = False) -> int:
+    """Raise naming a video for NaN/Inf values or (unless ``allow_inverted``)
+    start > end; returns the number of inverted segments."""
+    bad = ~np.isfinite(segs).all(axis=1)
+    if scores is not None:
+        bad |= ~np.isfinite(scores)
+    if bad.any():
+        i = int(np.argmax(bad))
+        extra = '' if scores is None else f', score {scores[i]}'
+        raise ValueError(f'{int(bad.sum())} {what} have NaN/Inf values and cannot be '
+                         f'scored, e.g. video {vids[i]!r}: segment {segs[i].tolist()}{extra}')
+    inverted = segs[:, 0] > segs[:, 1]
+    if inverted.any() and not allow_inverted:
+        i = int(np.argmax(inverted))
+        raise ValueError(f'{int(inverted.sum())} {what} have start > end, e.g. video '
+                         f'{vids[i]!r}: segment {segs[i].tolist()} (columns swapped?)')
+    return int(inverted.sum())
+
+
 def _flatten_ground_truth(ground_truth: Dict[str, Union[dict, list]], blocked):
     """-> (video ids [N] object, segments [N, 2], labels [N] object), file order."""
     vids, segs, labels = [], [], []
@@ -261,7 +287,9 @@ def _flatten_ground_truth(ground_truth: Dict[str, Union[dict, list]], blocked):
         segs.append(s)
         labels.extend(lab)
     segs = np.concatenate(segs) if segs else np.zeros((0, 2))
-    return (np.asarray(vids, dtype=object), segs, np.asarray(labels, dtype=object))
+    vids = np.asarray(vids, dtype=object)
+    _check_segments(vids, segs, None, 'ground-truth segments')
+    return vids, segs, np.asarray(labels, dtype=object)
 
 
 def _flatten_predictions(predictions, blocked, need_label: bool = True):
@@ -293,11 +321,18 @@ def _flatten_predictions(predictions, blocked, need_label: bool = True):
             np.asarray([None if x is None else str(x) for x in labels], dtype=object))
 
 
+def _unknown_videos(ground_truth, p_vid, blocked) -> List[str]:
+    """Prediction videos that are not in the ground truth (in first-seen order)."""
+    known = {normalize_video_id(v) for v in ground_truth} | set(blocked)
+    return [v for v in OrderedDict.fromkeys(p_vid.tolist()) if v not in known]
+
+
 def mean_average_precision(ground_truth: Dict[str, Union[dict, list]],
                            predictions: Dict[str, Union[list, dict]],
                            tiou_thresholds: Optional[Sequence[float]] = None,
                            protocol: str = 'anet',
-                           blocked: Optional[Iterable[str]] = None) -> dict:
+                           blocked: Optional[Iterable[str]] = None,
+                           warn: bool = True, allow_inverted: bool = False) -> dict:
     """Detection mAP over the classes that have ground truth (the official behaviour).
 
     Args:
@@ -308,13 +343,24 @@ def mean_average_precision(ground_truth: Dict[str, Union[dict, list]],
         tiou_thresholds: custom thresholds; default from ``protocol``.
         protocol: ``'anet'`` or ``'thumos'``.
         blocked: video ids removed from ground truth and predictions.
+        warn: emit the warnings below (``False``: only count them).
+        allow_inverted: score predictions with start > end (as false
+            positives) instead of raising; for raw model output.
 
     Returns:
         dict with ``tiou_thresholds`` [T], ``classes`` (gt labels in order of
-        first appearance), ``ap`` [T, C], ``mAP`` [T], ``average_mAP`` (float)
-        and ``num_ignored`` (predictions with labels absent from the ground
-        truth: ignored with one warning). A class without predictions has AP 0;
-        a class without ground truth is not part of the mean.
+        first appearance), ``ap`` [T, C], ``mAP`` [T], ``average_mAP`` (float),
+        ``num_ignored`` (predictions with labels absent from the ground
+        truth: ignored with one warning), ``num_unknown_video_predictions`` /
+        ``unknown_videos`` (predictions of videos absent from the ground truth:
+        false positives, one warning) and ``num_inverted``. A class without
+        predictions has AP 0; a class without ground truth is not part of the
+        mean.
+
+    Raises:
+        ValueError: NaN/Inf scores or segments, ground truth with start > end,
+            predictions with start > end (unless ``allow_inverted``), tIoU
+            thresholds outside (0, 1]; the message names a video.
     """
     thr = get_tiou_thresholds(protocol, tiou_thresholds)
     blocked = {normalize_video_id(v) for v in (blocked or ())}
@@ -322,13 +368,20 @@ def mean_average_precision(ground_truth: Dict[str, Union[dict, list]],
     p_vid, p_seg, p_score, p_lab = _flatten_predictions(predictions, blocked)
     if len(g_vid) == 0:
         raise ValueError('no ground-truth instances to evaluate against')
+    num_inverted = _check_segments(p_vid, p_seg, p_score, 'predictions', allow_inverted)
+    unknown = _unknown_videos(ground_truth, p_vid, blocked)
+    num_unknown = int(np.isin(p_vid, np.asarray(unknown, dtype=object)).sum()) if unknown else 0
+    if unknown and warn:
+        warnings.warn(f'{num_unknown} predictions of {len(unknown)} video(s) absent from the '
+                      f'ground truth (another subset?) count as false positives, e.g. '
+                      f'{unknown[:5]}', stacklevel=2)
     classes: List[str] = list(OrderedDict.fromkeys(g_lab.tolist()))
     class_index = {c: i for i, c in enumerate(classes)}
     g_cls = np.asarray([class_index[c] for c in g_lab.tolist()], dtype=np.int64)
     p_cls = np.asarray([class_index.get(c, -1) for c in p_lab.tolist()], dtype=np.int64)
     known = p_cls >= 0
     num_ignored = int((~known).sum())
-    if num_ignored:
+    if num_ignored and warn:
         absent = sorted({str(x) for x in p_lab[~known].tolist()})
         warnings.warn(f'{num_ignored} predictions of {len(absent)} label(s) absent from '
                       f'the ground truth are ignored, e.g. {absent[:5]}', stacklevel=2)
@@ -342,7 +395,9 @@ def mean_average_precision(ground_truth: Dict[str, Union[dict, list]],
         ap[:, c] = _ap_codes(g_code[gi], g_seg[gi], p_code[pi], p_seg[pi], p_score[pi], thr)
     m_ap = ap.mean(axis=1)
     return dict(tiou_thresholds=thr, classes=classes, ap=ap, mAP=m_ap,
-                average_mAP=float(m_ap.mean()), num_ignored=num_ignored)
+                average_mAP=float(m_ap.mean()), num_ignored=num_ignored,
+                num_unknown_video_predictions=num_unknown, unknown_videos=unknown,
+                num_inverted=num_inverted)
 
 
 def _split_by(keys: np.ndarray, num: int) -> List[np.ndarray]:

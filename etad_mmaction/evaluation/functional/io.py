@@ -40,11 +40,16 @@ from .video_ids import normalize_video_id
 GT_FORMATS = ('activitynet', 'thumos', 'anet_anno')
 
 
+def load_json(path: str):
+    """``json.load`` of a file; invalid JSON raises a ``ValueError`` naming it."""
+    return _load_json(path)
+
+
 def _load_json(path: str):
     try:
-        with open(path, 'r') as f:
+        with open(path, 'r', encoding='utf-8') as f:
             return json.load(f)
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f'{path}: not valid JSON ({e})') from e
 
 
@@ -253,11 +258,26 @@ def _jsonable(x):
     return x
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def dump_predictions(results: Dict[str, List[dict]], path: str,
                      version: str = 'VERSION 1.3', external_data: Optional[dict] = None):
-    """Write ``{"version", "results", "external_data"}`` atomically (temp file + ``os.replace``)."""
+    """Write ``{"version", "results", "external_data"}`` atomically (temp file +
+    ``os.replace``), with the permissions of the user's umask. A NaN/Inf score or
+    segment is an error naming the video (nothing is written)."""
+    results = _jsonable(results)
+    for vid, dets in results.items():
+        for d in dets:
+            values = [d.get('score', 0.0)] + list(d.get('segment', ()))
+            if not all(isinstance(x, (int, float)) and np.isfinite(x) for x in values):
+                raise ValueError(f'not writing {path}: a detection of video {vid!r} has '
+                                 f'a non-finite score or segment ({d!r})')
     payload = dict(version=version,
-                   results=_jsonable(results),
+                   results=results,
                    external_data=_jsonable(external_data if external_data is not None
                                            else dict(used=False, details='')))
     directory = osp.dirname(osp.abspath(path))
@@ -265,7 +285,8 @@ def dump_predictions(results: Dict[str, List[dict]], path: str,
     fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.json', dir=directory)
     try:
         with os.fdopen(fd, 'w') as f:
-            json.dump(payload, f)
+            json.dump(payload, f, allow_nan=False)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; keep the user's umask
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):

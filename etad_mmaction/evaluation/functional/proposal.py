@@ -20,8 +20,8 @@ from typing import Dict, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .detection import (ANET_TIOU_THRESHOLDS, _CHUNK_ELEMS, _flatten_ground_truth,
-                        _flatten_predictions)
+from .detection import (ANET_TIOU_THRESHOLDS, _CHUNK_ELEMS, _check_segments,
+                        _flatten_ground_truth, _flatten_predictions, get_tiou_thresholds)
 from .video_ids import normalize_video_id
 
 _trapezoid = getattr(np, 'trapezoid', None) or getattr(np, 'trapz')
@@ -49,10 +49,12 @@ def average_recall_at_avg_proposals(ground_truth: Dict[str, dict],
         dict with ``recall`` [T, 100], ``avg_recall`` [100],
         ``proposals_per_video`` [100], ``AUC`` and ``AR@k`` floats.
     """
-    thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
+    thr = get_tiou_thresholds(None, tiou_thresholds)
     blocked = {normalize_video_id(v) for v in (blocked or ())}
     g_vid, g_seg, _ = _flatten_ground_truth(ground_truth, blocked)
     p_vid, p_seg, p_score, _ = _flatten_predictions(proposals, blocked, need_label=False)
+    # inverted proposals recall nothing (tIoU 0); NaN/Inf cannot be ranked
+    _check_segments(p_vid, p_seg, p_score, 'proposals', allow_inverted=True)
     if len(g_vid) == 0:
         raise ValueError('no ground-truth instances to evaluate against')
     videos = list(OrderedDict.fromkeys(g_vid.tolist()))

@@ -142,6 +142,10 @@ class TADMetric(BaseMetric):
             if len(segments) != len(scores):
                 raise ValueError(f'video {name!r}: {len(segments)} segments but '
                                  f'{len(scores)} scores')
+            if not (np.isfinite(segments).all() and np.isfinite(scores).all()):
+                raise ValueError(f'TADMetric: the predictions of video {name!r} contain '
+                                 'NaN/Inf scores or segments (a diverged model?); they '
+                                 'cannot be evaluated or written to a submission')
             gt_video = _get(sample, 'gt_video')
             if gt_video is not None:
                 gt_video = [(float(g[0]), float(g[1]),
@@ -268,8 +272,19 @@ class TADMetric(BaseMetric):
                 logger.info('\n' + _table(list(out), [list(out.values())], 'AR@AN (%)'))
             return out
 
+        # model output: inverted refined segments are false positives (tIoU 0)
         res = mean_average_precision(gt, preds, tiou_thresholds=self.tiou_thresholds,
-                                     blocked=blocked)
+                                     blocked=blocked, warn=False, allow_inverted=True)
+        notes = []
+        if res['num_ignored']:
+            notes.append(f'{res["num_ignored"]} detections with labels absent from the '
+                         'ground truth ignored (expected with top-k class fusion)')
+        if res['num_unknown_video_predictions']:
+            notes.append(f'{res["num_unknown_video_predictions"]} detections of '
+                         f'{len(res["unknown_videos"])} video(s) absent from the ground '
+                         'truth counted as false positives')
+        if notes:
+            logger.info('TADMetric: ' + '; '.join(notes))
         out = map_summary(res)
         if self.print_table:
             thr = self.tiou_thresholds
@@ -279,8 +294,8 @@ class TADMetric(BaseMetric):
                 shown = list(thr)
             header = [f'{t:.2f}' for t in shown] + ['Avg']
             row = [out[tiou_key('mAP', t)] for t in shown] + [out['avg_mAP']]
-            title = f'mAP (%) {len(res["classes"])} classes' + (
-                ' (class-agnostic)' if agnostic else '')
+            title = (f'mAP (%), mean over the {len(res["classes"])} classes with ground '
+                     'truth in the evaluated videos') + (' (class-agnostic)' if agnostic else '')
             logger.info('\n' + _table(header, [row], title))
         return out
 
