@@ -143,6 +143,24 @@ def _alias_numpy_trapz() -> None:
         APPLIED.append('numpy_trapz')
 
 
+def _quiet_mmcv_lite_transformer() -> None:
+    """With mmcv-lite (no compiled ops), importing ``mmcv.cnn.bricks.transformer``,
+    which ``mmaction.models`` does, warns on every import that
+    ``MultiScaleDeformableAttention`` is missing; no MMAction2 recognizer or ETAD
+    module uses it. Import the module once with that one warning silenced."""
+    if 'mmcv.cnn.bricks.transformer' in sys.modules:
+        return
+    if importlib.util.find_spec('mmcv') is None or \
+            importlib.util.find_spec('mmcv._ext') is not None:
+        return  # a full mmcv has the op: nothing to silence
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention',
+                                category=UserWarning)
+        importlib.import_module('mmcv.cnn.bricks.transformer')
+    APPLIED.append('quiet_mmcv_lite')
+
+
 def apply() -> List[str]:
     """Apply every needed workaround once; returns the names of those applied."""
     global _DONE
@@ -154,5 +172,6 @@ def apply() -> List[str]:
     _disable_multimodal_under_transformers5()
     _allow_mmengine_checkpoint_types()
     _alias_numpy_trapz()
+    _quiet_mmcv_lite_transformer()
     _DONE = True
     return APPLIED

@@ -135,3 +135,18 @@ def test_numpy_trapz_alias_for_mmaction_ar_an():
     had, applied, auc = out.split()[-3:]
     assert applied == str(had == 'False')          # only when numpy lacks it
     assert float(auc) > 0
+
+
+def test_import_is_quiet_with_mmcv_lite():
+    """Importing the plugin and MMAction2's models does not warn about
+    MultiScaleDeformableAttention; the silencing applies only with mmcv-lite."""
+    out = subprocess.run([sys.executable, '-W', 'always', '-c', textwrap.dedent("""
+        import importlib.util
+        import etad_mmaction, mmaction.models
+        from etad_mmaction import compat
+        print(importlib.util.find_spec('mmcv._ext') is None, 'quiet_mmcv_lite' in compat.APPLIED)
+    """)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lite, applied = out.stdout.split()[-2:]
+    assert lite == applied
+    assert 'MultiScaleDeformableAttention' not in out.stderr

@@ -1,11 +1,15 @@
 # Train an ETAD model with the stock MMEngine Runner (MMAction2-style tool).
 import argparse
+import logging
 import os
+import os.path as osp
+import warnings
 
 import etad_mmaction  # noqa: F401  (compat layer + registries, before mmaction.models)
 from etad_mmaction.engine import apply_amp, default_work_dir, setup_cpu_distributed
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop, Runner, find_latest_checkpoint
 
 from mmaction.registry import RUNNERS
 
@@ -19,6 +23,12 @@ def parse_args():
                         'the work dir when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: AmpOptimWrapper on CUDA, bf16 autocast on CPU')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the total batch (batch size per '
+                        'process x processes) over auto_scale_lr.base_batch_size')
+    parser.add_argument('--verbose', action='store_true',
+                        help='also print the environment and the full config on the console '
+                        '(they are always written to the log file)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
@@ -34,11 +44,74 @@ def parse_args():
     return args
 
 
+def launch_work_dir(cfg, config_path, work_dir, launcher):
+    """``default_work_dir``, plus ``_<N>procs`` for a multi-process launch that names
+    no work dir, so that it does not share (and resume) a single-process run's state."""
+    if work_dir is not None or cfg.get('work_dir', None) is not None:
+        return default_work_dir(cfg, config_path, work_dir)
+    path = default_work_dir(cfg, config_path)
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if launcher != 'none' and world > 1:
+        path = f'{path}_{world}procs'
+    return path
+
+
+def check_schedule(cfg):
+    """Warn when an epoch-based scheduler's milestones or end lie at or past
+    ``train_cfg.max_epochs`` (for example after shortening a run): that part of the
+    schedule never takes effect. Returns the warning texts."""
+    max_epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    if max_epochs is None:
+        return []
+    found = []
+    for i, s in enumerate(schedulers):
+        if not s.get('by_epoch', True):
+            continue
+        name = s.get('type', 'scheduler')
+        late = [m for m in s.get('milestones', []) if m >= max_epochs]
+        if late:
+            found.append(f'param_scheduler[{i}] ({name}): milestones {late} are at or past '
+                         f'train_cfg.max_epochs={max_epochs}, so that decay never happens; '
+                         f'set them, e.g. --cfg-options "param_scheduler.{i}.milestones=[...]"')
+        end = s.get('end')
+        if end is not None and end > max_epochs:
+            found.append(f'param_scheduler[{i}] ({name}): end={end} is past '
+                         f'train_cfg.max_epochs={max_epochs}, so the schedule is cut short; '
+                         f'set --cfg-options param_scheduler.{i}.end={max_epochs}')
+    for text in found:
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return found
+
+
+def set_cpu_threads():
+    """Intra-op threads for CPU training when the user set none (``OMP_NUM_THREADS``).
+
+    PyTorch starts one thread per core; beside the dataloader workers, and on machines
+    whose cores other work shares, its OpenMP threads wait on each other at every
+    operation (measured in docs/getting_started.md: a 2-core machine trained several
+    times slower with 2 threads than with 1). Half the cores (at least 1) leaves room
+    for the workers. torchrun sets ``OMP_NUM_THREADS=1`` per process itself. Returns the
+    number set, or None when left alone (CUDA, or the variable is set)."""
+    import torch
+    if torch.cuda.is_available() or os.environ.get('OMP_NUM_THREADS'):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') \
+        else (os.cpu_count() or 1)
+    threads = max(1, cores // 2)
+    torch.set_num_threads(threads)
+    return threads
+
+
 def merge_args(cfg, args):
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.launcher = args.launcher
-    cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
+    cfg.work_dir = launch_work_dir(cfg, args.config, args.work_dir, args.launcher)
+    if args.auto_scale_lr:
+        cfg.setdefault('auto_scale_lr', dict(base_batch_size=16))['enable'] = True
     if args.amp:
         apply_amp(cfg)
     if args.resume == 'auto':
@@ -57,11 +130,82 @@ def merge_args(cfg, args):
     return cfg
 
 
+class QuietRunner(Runner):
+    """The stock Runner, except that the environment and the config (about 300 lines)
+    go to the log file only; the console gets one line saying where they are."""
+
+    def _log_env(self, env_cfg):
+        consoles = [h for h in self.logger.handlers
+                    if isinstance(h, logging.StreamHandler)
+                    and not isinstance(h, logging.FileHandler)]
+        levels = [h.level for h in consoles]
+        for h in consoles:
+            h.setLevel(logging.WARNING)
+        try:
+            super()._log_env(env_cfg)
+        finally:
+            for h, level in zip(consoles, levels):
+                h.setLevel(level)
+        self.logger.info(f'work dir {self.work_dir}; environment and config in '
+                         f'{osp.join(self.log_dir, self.timestamp + ".log")} (--verbose '
+                         'prints them here)')
+
+
+class _DropDeprecationNotices(logging.Filter):
+    """MMEngine's own CheckpointHook builds a FileClient; its deprecation notices
+    are not the user's to act on."""
+
+    NOTICES = ('"FileClient" will be deprecated', '"HardDiskBackend" is the alias')
+
+    def filter(self, record):
+        return not any(n in str(record.msg) for n in self.NOTICES)
+
+
+class FinishedRunNotice(Hook):
+    """Says so when ``--resume`` finds a run that has already finished (MMEngine
+    would otherwise return at once without a word)."""
+
+    priority = 'VERY_LOW'
+
+    def before_train(self, runner):
+        if isinstance(runner.train_loop, EpochBasedTrainLoop):
+            done = runner.epoch >= runner.max_epochs
+        else:
+            done = runner.iter >= runner.max_iters
+        if done:
+            runner.logger.warning(
+                f'the run in {runner.work_dir} is already finished (epoch {runner.epoch} of '
+                f'{runner.max_epochs}, iteration {runner.iter}): nothing to train. To train '
+                'longer, raise train_cfg.max_epochs with --cfg-options; for a new run, give '
+                'another --work-dir.')
+
+
+def build_runner(cfg, args):
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    elif args.verbose:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = QuietRunner.from_cfg(cfg)
+    runner.logger.addFilter(_DropDeprecationNotices())
+    if cfg.get('resume'):
+        runner.register_hook(FinishedRunNotice())
+        if cfg.get('load_from') is None and find_latest_checkpoint(cfg.work_dir) is None:
+            runner.logger.warning(f'--resume: no checkpoint in {cfg.work_dir}; starting a '
+                                  'new run')
+    return runner
+
+
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_schedule(cfg)
+    threads = set_cpu_threads()
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg, args)
+    if threads is not None:
+        runner.logger.info(f'CPU training with {threads} torch threads (half the cores; '
+                           'set OMP_NUM_THREADS to choose)')
     runner.train()
     if cfg.get('test_dataloader') is not None and cfg.get('test_evaluator') is not None \
             and cfg.get('test_after_train', False):

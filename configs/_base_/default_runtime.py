@@ -6,13 +6,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='avg_mAP',
-                    rule='greater'),
+    # the latest epoch (to resume) and the best one; each holds the optimizer state too
+    # MMEngine's CheckpointHook + strict loading (strict_load=False to fine-tune from a
+    # partly matching load_from) and crash-consistent best checkpoints
+    checkpoint=dict(type='ETADCheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_best='avg_mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
 
-# Seeds DPS / negatives / EGS per (seed, epoch, video index).
-custom_hooks = [dict(type='ETADSamplingHook')]
+# Seeds DPS / negatives / EGS per (seed, epoch, video index); stops a run at the first
+# NaN/Inf loss and never saves NaN weights.
+custom_hooks = [dict(type='ETADSamplingHook'), dict(type='NonFiniteCheckHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

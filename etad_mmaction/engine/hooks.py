@@ -1,4 +1,8 @@
-"""Hooks that connect ETAD's seeded samplers to the MMEngine runner."""
+"""Hooks of the ETAD runner: seeded sampling, and a stop at the first non-finite loss."""
+import math
+from typing import Optional
+
+import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -25,3 +29,71 @@ class ETADSamplingHook(Hook):
         model = unwrap(runner.model)
         if hasattr(model, 'set_sampling_state'):
             model.set_sampling_state(seed=runner.seed, epoch=runner.epoch)
+
+
+def _batch_videos(data_batch) -> list:
+    samples = data_batch.get('data_samples') if isinstance(data_batch, dict) else None
+    if isinstance(samples, dict):  # collated metainfo: {key: [value per sample]}
+        return list(samples.get('video_name', samples.get('raw_video_id', [])))
+    names = []
+    for ds in samples or []:
+        meta = getattr(ds, 'metainfo', ds if isinstance(ds, dict) else {})
+        names.append(meta.get('video_name', meta.get('raw_video_id', '?')))
+    return names
+
+
+def _non_finite(named_tensors) -> list:
+    return [name for name, t in named_tensors
+            if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()]
+
+
+@HOOKS.register_module()
+class NonFiniteCheckHook(Hook):
+    """Stops a diverging run at once instead of training on and saving NaN weights.
+
+    * after every training iteration, a NaN/Inf loss term raises a
+      ``FloatingPointError`` naming the iteration, the terms and the videos of
+      the batch (and the parameters, when the previous update already made
+      them non-finite: a non-finite gradient);
+    * a checkpoint with NaN/Inf weights is never written (``before_save_checkpoint``),
+      which also catches a non-finite gradient of the last iteration of an epoch.
+
+    The loss values are read once per iteration, as ``RuntimeInfoHook`` does
+    for logging; the weights only when a checkpoint is saved or a loss is bad.
+    """
+
+    priority = 'ABOVE_NORMAL'  # before the logger and the checkpoint hooks
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        if not outputs:
+            return
+        bad = {}
+        for key, value in outputs.items():
+            if torch.is_tensor(value) and value.is_floating_point() and value.numel() == 1:
+                value = value.item()
+            if isinstance(value, float) and not math.isfinite(value):
+                bad[key] = value
+        if not bad:
+            return
+        params = _non_finite(unwrap(runner.model).named_parameters())
+        videos = _batch_videos(data_batch)
+        msg = (f'non-finite loss at iteration {runner.iter + 1} (epoch {runner.epoch + 1}, '
+               f'batch {batch_idx}): {bad}; videos of the batch: {videos[:16]}')
+        if params:
+            msg += (f'. The weights were already NaN/Inf before this iteration '
+                    f'({len(params)} tensors, e.g. {params[:3]}): the previous update had '
+                    'a non-finite gradient')
+        raise FloatingPointError(
+            msg + '. The run diverged: lower the learning rate (optim_wrapper.optimizer.lr), '
+            'clip gradients (optim_wrapper.clip_grad) or check the features '
+            '(tools/data/check_features.py); no checkpoint of this state is saved')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('state_dict') or {}
+        bad = _non_finite(state.items())
+        if bad:
+            raise FloatingPointError(
+                f'not saving a checkpoint at epoch {runner.epoch}, iteration {runner.iter}: '
+                f'{len(bad)} weight tensors are NaN/Inf (e.g. {bad[:5]}); the run diverged '
+                '(a non-finite gradient): lower the learning rate or clip gradients')

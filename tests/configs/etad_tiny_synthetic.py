@@ -13,12 +13,13 @@ model = dict(
     neck=dict(in_channels=32, hidden_channels=32, branch_channels=16, out_channels=32,
               num_groups=4),
     boundary_head=dict(in_channels=32, feat_channels=32, num_groups=4),
-    proposal_head=dict(in_channels=32, roi_channels=16, hidden_dims=(32, 16, 16, 16),
-                       num_groups=4),
-    sampler=dict(type='RandomSampler', ratio=0.25))
+    roi_head=dict(stage_head=dict(in_channels=32, roi_channels=16, hidden_dims=(32, 16, 16, 16),
+                                  num_groups=4),
+                  proposal_sampler=dict(type='RandomProposalSampler', ratio=0.25)))
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
                         dataset=common)
 val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, dataset=common)
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=2, val_interval=1)
-default_hooks = dict(logger=dict(interval=1))
+# keep every epoch's checkpoint: tests resume from epoch 1
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=3))

@@ -1,0 +1,275 @@
+"""``ETADCheckpointHook``: MMEngine's ``CheckpointHook`` made crash-consistent and strict.
+
+Differences from the stock hook (same arguments, plus ``strict_load``):
+
+* **strict loading.** A checkpoint loaded with ``load_from`` (training or
+  ``tools/test.py``) or ``resume`` must match the model: missing or unexpected
+  keys and other shapes raise a :class:`CheckpointMismatchError` that names the
+  checkpoint and the first mismatching keys (MMEngine only warns and runs on
+  with partly random weights; ``--resume`` failed later inside the optimizer).
+  ``strict_load=False`` relaxes ``load_from`` for fine-tuning and logs every
+  skipped key; resuming is always strict.
+* **the epoch checkpoint follows its validation.** When an epoch is validated,
+  ``epoch_N.pth`` is written after the validation (and after the best
+  checkpoint), so it records the best score of epoch N. A run killed during
+  validation resumes from epoch N-1 and validates epoch N again; the stock hook
+  wrote ``epoch_N.pth`` first and the resumed run never validated epoch N.
+* **new before old.** The new best checkpoint is written (atomically) before
+  the previous one is removed, and so is a new epoch checkpoint before the one
+  that ``max_keep_ckpts`` drops: a kill or a full disk leaves the old file or
+  the new one, never none. ``last_checkpoint`` is replaced atomically.
+* **leftovers.** Before training, temporary files of dead runs
+  (``.epoch_2.pth.<pid>.tmp``, ``.best_....pth.<pid>.tmp``) are removed from the
+  checkpoint folder.
+"""
+import os
+import os.path as osp
+import re
+from bisect import bisect
+from typing import List, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+from mmengine.runner import EpochBasedTrainLoop, find_latest_checkpoint
+
+from mmaction.registry import HOOKS
+
+from .hooks import unwrap
+
+_TMP = re.compile(r'^\..+\.(\d+)\.tmp$')
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint whose keys or shapes differ from the model of the config."""
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_dead_temporaries(folder: str) -> List[str]:
+    """Remove ``.<name>.<pid>.tmp`` files whose writer process is gone; returns them."""
+    removed = []
+    if not osp.isdir(folder):
+        return removed
+    for name in sorted(os.listdir(folder)):
+        m = _TMP.match(name)
+        path = osp.join(folder, name)
+        if m and osp.isfile(path) and not _pid_alive(int(m.group(1))):
+            try:
+                os.remove(path)
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+def compare_state_dicts(ckpt_state: dict, model_state: dict):
+    """``(missing, unexpected, shape mismatches)`` of a checkpoint for a model."""
+    state = {re.sub(r'^module\.', '', k): v for k, v in ckpt_state.items()}
+    missing = [k for k in model_state if k not in state]
+    unexpected = [k for k in state if k not in model_state]
+    shapes = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in model_state.items()
+              if k in state and hasattr(state[k], 'shape')
+              and tuple(state[k].shape) != tuple(v.shape)]
+    return missing, unexpected, shapes
+
+
+def _describe(missing, unexpected, shapes, limit: int = 5) -> str:
+    parts = []
+    if shapes:
+        eg = ', '.join(f'{k}: checkpoint {a} vs model {b}' for k, a, b in shapes[:limit])
+        parts.append(f'{len(shapes)} with other shapes ({eg})')
+    if missing:
+        parts.append(f'{len(missing)} missing from the checkpoint ({missing[:limit]})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} not in the model ({unexpected[:limit]})')
+    return '; '.join(parts)
+
+
+@HOOKS.register_module()
+class ETADCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` with strict loading and crash-consistent best checkpoints.
+
+    Args:
+        strict_load (bool): refuse a ``load_from`` checkpoint whose keys or
+            shapes differ from the model (default). ``False``: load what
+            matches and log what was skipped (fine-tuning). ``resume`` is
+            always strict.
+        **kwargs: the arguments of MMEngine's ``CheckpointHook``.
+    """
+
+    def __init__(self, *args, strict_load: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.strict_load = bool(strict_load)
+        self._pending: Optional[int] = None
+
+    # ----------------------------------------------------------- loading
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) \
+            else None
+        if not isinstance(state, dict):
+            return
+        missing, unexpected, shapes = compare_state_dicts(state, unwrap(runner.model)
+                                                          .state_dict())
+        if not (missing or unexpected or shapes):
+            return
+        resuming = bool(getattr(runner, '_resume', False))
+        filename = getattr(runner, '_load_from', None)
+        if filename is None and resuming:
+            filename = find_latest_checkpoint(runner.work_dir)
+        what = _describe(missing, unexpected, shapes)
+        if resuming:
+            raise CheckpointMismatchError(
+                f'cannot resume from checkpoint {filename}: it does not match the model '
+                f'of this config ({what}); resume with the config it was trained with')
+        if self.strict_load:
+            raise CheckpointMismatchError(
+                f'checkpoint {filename} does not match the model of this config ({what}); '
+                'is it the checkpoint of another config? To fine-tune from a partly '
+                'matching checkpoint, set default_hooks.checkpoint.strict_load=False '
+                '(the mismatching weights then keep their initial values)')
+        runner.logger.warning(
+            f'strict_load=False: loading {filename} partly; these weights keep their '
+            f'initial values: {_describe(missing, unexpected, shapes, limit=10**9)}')
+
+    # ----------------------------------------------------------- training
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        self._pending = None
+        if is_main_process() and '://' not in str(self.out_dir):
+            for path in remove_dead_temporaries(self.out_dir):
+                runner.logger.info(f'removed {path}, left by an interrupted run')
+
+    def _validates_after(self, runner, epoch: int) -> bool:
+        """Whether the train loop validates after (1-based) ``epoch``."""
+        loop = runner.train_loop
+        if not isinstance(loop, EpochBasedTrainLoop) or runner.val_loop is None:
+            return False
+        interval = loop.val_interval
+        milestones = getattr(loop, 'dynamic_milestones', None)
+        if milestones:
+            interval = loop.dynamic_intervals[bisect(milestones, epoch + 1) - 1]
+        return epoch >= loop.val_begin and (epoch % interval == 0 or epoch == loop.max_epochs)
+
+    def after_train_epoch(self, runner) -> None:
+        if not self.by_epoch:
+            return
+        due = self.every_n_epochs(runner, self.interval, self.save_begin) or (
+            self.save_last and self.is_last_train_epoch(runner))
+        if due and self._validates_after(runner, runner.epoch + 1):
+            self._pending = runner.epoch + 1  # written after its validation
+            return
+        super().after_train_epoch(runner)
+
+    def _save_pending(self, runner) -> None:
+        if self._pending is None:
+            return
+        step, self._pending = self._pending, None
+        runner.logger.info(f'Saving checkpoint at {step} epochs')
+        self._save_checkpoint_with_step(runner, step, meta=dict(epoch=step, iter=runner.iter))
+
+    def after_val_epoch(self, runner, metrics) -> None:
+        super().after_val_epoch(runner, metrics)
+        self._save_pending(runner)
+
+    def before_train_epoch(self, runner) -> None:
+        self._save_pending(runner)  # a validation that was due did not run
+
+    def after_train(self, runner) -> None:
+        self._save_pending(runner)
+        super().after_train(runner)
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        """MMEngine's logic, but an outdated checkpoint (``max_keep_ckpts``) is
+        removed after the new one is written, and ``last_checkpoint`` is
+        replaced atomically: a kill in between leaves a checkpoint to resume from."""
+        drop = None
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                drop = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(self.out_dir, ckpt_filename, self.file_client_args,
+                               save_optimizer=self.save_optimizer,
+                               save_param_scheduler=self.save_param_scheduler, meta=meta,
+                               by_epoch=self.by_epoch, backend_args=self.backend_args,
+                               **self.args)
+        if not is_main_process():
+            return
+        save_file = osp.join(runner.work_dir, 'last_checkpoint')
+        tmp = osp.join(runner.work_dir, f'.last_checkpoint.{os.getpid()}.tmp')
+        with open(tmp, 'w') as f:
+            f.write(self.last_ckpt)
+        os.replace(tmp, save_file)
+        if drop is not None:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(drop))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):
+                self.file_backend.rmtree(path)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """MMEngine's logic, but the new best is saved before the old is removed."""
+        if not self.save_best:
+            return
+        if self.by_epoch:
+            ckpt_filename = self.filename_tmpl.format(runner.epoch)
+            cur_type, cur_time = 'epoch', runner.epoch
+        else:
+            ckpt_filename = self.filename_tmpl.format(runner.iter)
+            cur_type, cur_time = 'iter', runner.iter
+        meta = dict(epoch=runner.epoch, iter=runner.iter)
+        if 'auto' in self.key_indicators:
+            self._init_rule(self.rules, [list(metrics.keys())[0]])
+        single = len(self.key_indicators) == 1
+        best_ckpt_updated = False
+        for key_indicator, rule in zip(self.key_indicators, self.rules):
+            key_score = metrics[key_indicator]
+            score_key = 'best_score' if single else f'best_score_{key_indicator}'
+            path_key = 'best_ckpt' if single else f'best_ckpt_{key_indicator}'
+            old_path = self.best_ckpt_path if single else self.best_ckpt_path_dict[key_indicator]
+            best_score = runner.message_hub.runtime_info.get(score_key,
+                                                             self.init_value_map[rule])
+            if key_score is None or not self.is_better_than[key_indicator](key_score,
+                                                                           best_score):
+                continue
+            best_ckpt_updated = True
+            name = f'best_{key_indicator}_{ckpt_filename}'.replace('/', '_')
+            new_path = self.file_backend.join_path(self.out_dir, name)
+            runner.message_hub.update_info(score_key, key_score)
+            runner.message_hub.update_info(path_key, new_path)
+            if single:
+                self.best_ckpt_path = new_path
+            else:
+                self.best_ckpt_path_dict[key_indicator] = new_path
+            runner.save_checkpoint(self.out_dir, filename=name,
+                                   file_client_args=self.file_client_args,
+                                   save_optimizer=False, save_param_scheduler=False,
+                                   meta=meta, by_epoch=False, backend_args=self.backend_args)
+            runner.logger.info(f'The best checkpoint with {key_score:0.4f} {key_indicator} '
+                               f'at {cur_time} {cur_type} is saved to {name}.')
+            if old_path and old_path != new_path and is_main_process():
+                if self.file_backend.isfile(old_path):
+                    self.file_backend.remove(old_path)
+                elif self.file_backend.isdir(old_path):
+                    self.file_backend.rmtree(old_path)
+                else:
+                    continue
+                runner.logger.info(f'The previous best checkpoint {old_path} is removed')
+        # the stock hook then re-saves the last checkpoint so that it records the new
+        # best; a pending epoch checkpoint is written after this anyway
+        if best_ckpt_updated and self.last_ckpt is not None and self._pending is None:
+            self._save_checkpoint_with_step(runner, cur_time, meta)

@@ -1,0 +1,235 @@
+"""Runner hooks that fail loudly and lose nothing, on a toy model (seconds, no data):
+strict checkpoint loading, a stop at the first non-finite loss, crash-consistent
+best checkpoints, removal of temporaries left by dead runs."""
+import glob
+import logging
+import os
+import os.path as osp
+import subprocess
+import sys
+import uuid
+
+import pytest
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from torch import nn
+
+import etad_mmaction  # noqa: F401  (registers the hooks)
+from etad_mmaction.engine import CheckpointMismatchError
+
+SCORES = {1: 0.5, 2: 0.9, 3: 0.7}   # validation score after each epoch (1-based)
+
+
+class ToyModel(BaseModel):
+    def __init__(self, width=3):
+        super().__init__()
+        self.linear = nn.Linear(2, width)
+        self.out = nn.Linear(width, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        y = self.out(self.linear(torch.stack(inputs)))
+        if mode == 'loss':
+            return dict(loss_fit=(y ** 2).mean())
+        return [dict(y=float(v)) for v in y]
+
+
+class ToyDataset(torch.utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return dict(inputs=torch.tensor([1.0, float(i)]), data_samples=dict(video_name=f'v{i}'))
+
+
+class ScriptedMetric(BaseMetric):
+    """Score of the validated epoch from ``SCORES``; ``crash_at`` simulates a kill."""
+
+    def __init__(self, crash_at=None):
+        super().__init__()
+        self.crash_at = crash_at
+
+    def process(self, data_batch, data_samples):
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results):
+        epoch = MessageHub.get_current_instance().get_info('epoch') + 1
+        if epoch == self.crash_at:
+            raise KeyboardInterrupt('killed during validation (simulated)')
+        return dict(score=SCORES[epoch])
+
+
+class DiskFullHook(Hook):
+    """Fails the save of a best checkpoint (no optimizer state) at ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if 'optimizer' not in checkpoint and runner.epoch == self.epoch:
+            raise OSError(28, 'No space left on device (simulated)')
+
+
+def make_runner(work, epochs=3, val=True, width=3, crash_at=None, lr=0.01, hooks=(),
+                ckpt=None, **kwargs):
+    loader = dict(dataset=ToyDataset(), sampler=dict(type='DefaultSampler', shuffle=False),
+                  batch_size=2, num_workers=0)
+    checkpoint = dict(type='ETADCheckpointHook', interval=1, save_best='score',
+                      rule='greater', max_keep_ckpts=3)
+    checkpoint.update(ckpt or {})
+    cfg = dict(
+        model=ToyModel(width), work_dir=str(work), experiment_name=uuid.uuid4().hex,
+        train_dataloader=loader, optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=1),
+        default_hooks=dict(checkpoint=checkpoint, logger=dict(type='LoggerHook', interval=1)),
+        custom_hooks=[dict(type='NonFiniteCheckHook'), *hooks], default_scope='mmaction',
+        randomness=dict(seed=0), log_level='WARNING')
+    if val:
+        cfg.update(val_dataloader=loader, val_cfg=dict(),
+                   val_evaluator=[ScriptedMetric(crash_at)])
+    cfg.update(kwargs)
+    return Runner(**cfg)
+
+
+def best_files(work):
+    return sorted(osp.basename(p) for p in glob.glob(osp.join(str(work), 'best_*.pth')))
+
+
+def test_killed_during_validation_resumes_and_validates_that_epoch(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        make_runner(tmp_path, crash_at=2).train()
+    # the epoch-2 checkpoint waits for its validation: the resumed run redoes epoch 2
+    assert not osp.exists(tmp_path / 'epoch_2.pth') and osp.exists(tmp_path / 'epoch_1.pth')
+    runner = make_runner(tmp_path, resume=True)
+    runner.train()
+    assert best_files(tmp_path) == ['best_score_epoch_2.pth']   # stock: _epoch_3
+    assert runner.message_hub.get_info('best_score') == 0.9
+    # every epoch checkpoint records the best score of its epoch
+    meta = torch.load(tmp_path / 'epoch_2.pth', weights_only=False)['message_hub']
+    assert meta['runtime_info']['best_score'] == 0.9
+
+
+def test_new_best_is_saved_before_the_old_one_is_removed(tmp_path):
+    with pytest.raises(OSError, match='No space left'):
+        make_runner(tmp_path, epochs=2, hooks=[DiskFullHook(2)]).train()
+    assert best_files(tmp_path) == ['best_score_epoch_1.pth']   # stock: none left
+    assert not [n for n in os.listdir(tmp_path) if n.endswith('.tmp')]
+    runner = make_runner(tmp_path, epochs=2, resume=True)
+    runner.train()
+    assert best_files(tmp_path) == ['best_score_epoch_2.pth']
+
+
+def test_epoch_checkpoints_without_validation(tmp_path):
+    make_runner(tmp_path, epochs=2, val=False).train()
+    assert osp.exists(tmp_path / 'epoch_1.pth') and osp.exists(tmp_path / 'epoch_2.pth')
+
+
+class DiskFullEpochHook(Hook):
+    """Fails the save of the epoch checkpoint (with optimizer state) at ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if 'optimizer' in checkpoint and checkpoint['meta']['epoch'] == self.epoch:
+            raise OSError(28, 'No space left on device (simulated)')
+
+
+def test_outdated_checkpoint_is_removed_after_the_new_one_is_saved(tmp_path):
+    with pytest.raises(OSError, match='No space left'):
+        make_runner(tmp_path, epochs=2, val=False, ckpt=dict(max_keep_ckpts=1),
+                    hooks=[DiskFullEpochHook(2)]).train()
+    assert osp.exists(tmp_path / 'epoch_1.pth')       # stock: removed, nothing to resume
+    assert open(tmp_path / 'last_checkpoint').read().endswith('epoch_1.pth')
+    make_runner(tmp_path, epochs=2, val=False, ckpt=dict(max_keep_ckpts=1),
+                resume=True).train()
+    assert sorted(n for n in os.listdir(tmp_path) if n.endswith('.pth')) == ['epoch_2.pth']
+
+
+def _checkpoint(tmp_path, width=3):
+    path = str(tmp_path / f'other_w{width}.pth')
+    torch.save(dict(state_dict=ToyModel(width).state_dict(), meta=dict()), path)
+    return path
+
+
+def test_load_from_of_another_model_fails_naming_file_and_keys(tmp_path):
+    ckpt = _checkpoint(tmp_path, width=5)
+    with pytest.raises(CheckpointMismatchError) as err:
+        make_runner(tmp_path / 'w', load_from=ckpt).train()
+    msg = str(err.value)
+    assert ckpt in msg and 'linear.weight: checkpoint (5, 2) vs model (3, 2)' in msg
+    loader = dict(dataset=ToyDataset(), sampler=dict(type='DefaultSampler', shuffle=False),
+                  batch_size=2, num_workers=0)
+    runner = make_runner(tmp_path / 't', load_from=ckpt, test_dataloader=loader,
+                         test_cfg=dict(), test_evaluator=[ScriptedMetric()])
+    with pytest.raises(CheckpointMismatchError, match='other_w5.pth'):
+        runner.test()
+
+
+def test_missing_and_unexpected_keys_are_named(tmp_path):
+    path = str(tmp_path / 'renamed.pth')
+    state = {k.replace('out.', 'head.'): v for k, v in ToyModel().state_dict().items()}
+    torch.save(dict(state_dict=state), path)
+    with pytest.raises(CheckpointMismatchError) as err:
+        make_runner(tmp_path / 'w', load_from=path).train()
+    assert "missing from the checkpoint (['out.weight', 'out.bias'])" in str(err.value)
+    assert "not in the model (['head.weight', 'head.bias'])" in str(err.value)
+
+
+def test_relaxed_load_from_logs_what_was_skipped(tmp_path):
+    ckpt = _checkpoint(tmp_path, width=5)
+    runner = make_runner(tmp_path / 'w', epochs=1, load_from=ckpt,
+                         ckpt=dict(strict_load=False))
+    records = []
+
+    class Grab(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+    runner.logger.addHandler(Grab())
+    runner.train()
+    assert any('strict_load=False' in r and 'linear.weight' in r for r in records)
+
+
+def test_resume_with_another_config_fails_at_load(tmp_path):
+    make_runner(tmp_path, epochs=1).train()
+    with pytest.raises(CheckpointMismatchError, match='cannot resume from checkpoint .*epoch_1'):
+        make_runner(tmp_path, epochs=2, width=4, resume=True).train()
+
+
+def test_diverging_run_stops_at_the_first_non_finite_loss(tmp_path):
+    with pytest.raises(FloatingPointError) as err:
+        make_runner(tmp_path, lr=1e30).train()
+    msg = str(err.value)
+    assert 'non-finite loss at iteration 2' in msg and 'loss_fit' in msg
+    assert "'v2'" in msg and "'v3'" in msg                     # the videos of the batch
+    assert not glob.glob(str(tmp_path / '*.pth'))              # nothing saved
+
+
+class PoisonHook(Hook):
+    """NaN weights after the last iteration (a non-finite gradient there)."""
+    priority = 'HIGHEST'
+
+    def after_train_epoch(self, runner):
+        with torch.no_grad():
+            runner.model.out.weight.fill_(float('nan'))
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    with pytest.raises(FloatingPointError, match='not saving a checkpoint.*out.weight'):
+        make_runner(tmp_path, epochs=1, val=False, hooks=[PoisonHook()]).train()
+    assert not glob.glob(str(tmp_path / '*.pth'))
+
+
+def test_temporaries_of_dead_runs_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    stale = [tmp_path / f'.epoch_2.pth.{dead.pid}.tmp',
+             tmp_path / f'.best_score_epoch_1.pth.{dead.pid}.tmp']
+    live = tmp_path / f'.epoch_2.pth.{os.getppid()}.tmp'      # a writer still running
+    for p in stale + [live]:
+        p.write_bytes(b'partial')
+    make_runner(tmp_path, epochs=1).train()
+    assert not any(p.exists() for p in stale) and live.exists()
