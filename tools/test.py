@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 from mmaction.registry import RUNNERS
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test an ETAD temporal action detector')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -25,19 +25,43 @@ def parse_args():
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
-def main():
-    args = parse_args()
+def check_output_paths(args) -> None:
+    """Fail before the test loop when ``--out`` / ``--dump`` cannot be written."""
+    for flag, path in (('--out', args.out), ('--dump', args.dump)):
+        if not path:
+            continue
+        if os.path.isdir(path):
+            raise SystemExit(f'test.py: error: {flag} {path} is a folder; give a file name')
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:  # a component is a file, permission denied ...
+            raise SystemExit(f'test.py: error: {flag} {path}: cannot create the folder '
+                             f'{folder} ({err.strerror or err})')
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise SystemExit(f'test.py: error: {flag} {path}: the folder {folder} is not '
+                             'writable')
+
+
+def build_cfg(args) -> Config:
+    """The test config: ``--cfg-options``, checkpoint, output files, and strict
+    loading (``ETADCheckpointHook``; a checkpoint of another model is an error)."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
+    hooks = cfg.setdefault('default_hooks', {})
+    ckpt_hook = hooks.get('checkpoint') or dict(type='ETADCheckpointHook')
+    if ckpt_hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        ckpt_hook = dict(ckpt_hook, type='ETADCheckpointHook')
+    hooks['checkpoint'] = ckpt_hook
     if args.out:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
             else [cfg.test_evaluator]
@@ -50,9 +74,19 @@ def main():
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
             else [cfg.test_evaluator]
         cfg.test_evaluator = list(evaluators) + [dict(type='DumpResults', out_file_path=args.dump)]
+    return cfg
+
+
+def main():
+    args = parse_args()
+    check_output_paths(args)
+    cfg = build_cfg(args)
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    for what, path in (('submission', args.out), ('raw predictions', args.dump)):
+        if path and os.path.isfile(path):
+            runner.logger.info(f'wrote the {what} to {os.path.abspath(path)}')
 
 
 if __name__ == '__main__':

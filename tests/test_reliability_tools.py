@@ -1,0 +1,62 @@
+"""tools/test.py fails before the work: a checkpoint of another model (strict
+loading, naming the checkpoint and keys), an --out that cannot be written; and
+says where it wrote."""
+import importlib.util
+import os.path as osp
+import subprocess
+import sys
+
+import torch
+from mmengine.config import Config
+
+import etad_mmaction  # noqa: F401
+from mmaction.registry import MODELS
+
+from test_tools import ROOT, TINY, data_opts
+
+_spec = importlib.util.spec_from_file_location('etad_test_tool',
+                                               osp.join(ROOT, 'tools', 'test.py'))
+test_tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(test_tool)
+
+
+def _run(args):
+    env = dict(__import__('os').environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, 'tools/test.py', *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_out_into_a_file_parent_fails_before_the_work(tmp_path):
+    blocker = tmp_path / 'results'
+    blocker.write_text('a file, not a folder')
+    out = str(blocker / 'sub.json')
+    proc = _run([TINY, str(tmp_path / 'no_such.pth'), '--out', out])
+    assert proc.returncode != 0
+    assert out in proc.stderr and 'cannot create the folder' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    proc = _run([TINY, str(tmp_path / 'no_such.pth'), '--out', str(tmp_path)])
+    assert proc.returncode != 0 and 'is a folder' in proc.stderr
+
+
+def test_test_config_loads_strictly():
+    args = test_tool.parse_args([TINY, 'x.pth', '--out', 'sub.json', '--cfg-options',
+                                 'default_hooks.checkpoint.type=CheckpointHook'])
+    cfg = test_tool.build_cfg(args)
+    assert cfg.default_hooks.checkpoint.type == 'ETADCheckpointHook'
+    assert cfg.default_hooks.checkpoint.get('strict_load', True)
+    assert Config.fromfile(TINY).default_hooks.checkpoint.type == 'ETADCheckpointHook'
+
+
+def test_checkpoint_of_another_model_is_an_error(tmp_path):
+    cfg = Config.fromfile(TINY)
+    state = MODELS.build(cfg.model).state_dict()
+    key = next(k for k, v in state.items() if v.ndim >= 2)
+    state[key] = torch.zeros(*[2 * n for n in state[key].shape])   # another width
+    ckpt = str(tmp_path / 'other_model.pth')
+    torch.save(dict(state_dict=state, meta=dict()), ckpt)
+    out = tmp_path / 'sub.json'
+    proc = _run([TINY, ckpt, '--out', str(out), '--work-dir', str(tmp_path / 'w'),
+                 '--cfg-options', *data_opts(str(tmp_path / 'data'))])
+    assert proc.returncode != 0
+    assert ckpt in proc.stderr and key in proc.stderr and 'does not match' in proc.stderr
+    assert not out.exists()
