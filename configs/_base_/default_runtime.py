@@ -6,9 +6,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # the latest epoch (to resume) and the best one; each holds the optimizer state too
     # MMEngine's CheckpointHook + strict loading (strict_load=False to fine-tune from a
     # partly matching load_from) and crash-consistent best checkpoints
-    checkpoint=dict(type='ETADCheckpointHook', interval=1, max_keep_ckpts=3,
+    checkpoint=dict(type='ETADCheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='avg_mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
