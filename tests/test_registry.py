@@ -12,8 +12,11 @@ MODEL_CFGS = [
     dict(type='LSTMFeatureEnhancement', in_channels=16, hidden_channels=32, branch_channels=16,
          out_channels=32, num_groups=4),
     dict(type='BoundaryHead', in_channels=32, feat_channels=32, num_groups=4),
-    dict(type='CascadeProposalHead', in_channels=32, roi_channels=16,
-         hidden_dims=(16, 16), num_groups=4),
+    dict(type='ETADRoIHead', num_snippets=8,
+         stage_head=dict(in_channels=32, roi_channels=16, hidden_dims=(16, 16), num_groups=4)),
+    dict(type='ProposalEvaluationHead', in_channels=32, roi_channels=16, hidden_dims=(16, 16),
+         num_groups=4),
+    dict(type='TemporalRoIExtractor', convention='roi_align'),
     dict(type='ETADLoss'),
     dict(type='ETAD', num_snippets=8, neck=dict(type='LSTMFeatureEnhancement', in_channels=16)),
 ]

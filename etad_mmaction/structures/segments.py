@@ -97,6 +97,49 @@ def segment_soft_nms(segments: Tensor, scores: Tensor, alpha: float = 0.4,
     return segments[idx], torch.stack(kept_scores)
 
 
+def segment_gaussian_soft_nms(segments: Tensor, scores: Tensor, sigma: float = 0.35,
+                              iou_threshold: float = 0.0, top_k: int = 100,
+                              keep_last: bool = True) -> Tuple[Tensor, Tensor]:
+    """Gaussian Soft-NMS with a fixed threshold (the authors' released ETAD code).
+
+    Candidates are ordered by descending score (stable); at each step the
+    highest-scoring remaining one is kept (the first on ties) and every
+    remaining one whose IoU with it exceeds ``iou_threshold`` is multiplied by
+    ``exp(-iou^2 / sigma)``. The IoU uses the signed intersection (disjoint
+    segments have IoU <= 0). ``keep_last=False`` stops when one candidate is
+    left, as the authors' loop does (it never keeps the last one).
+
+    Returns ``(segments [K, 2], scores [K])`` with ``K <= top_k`` in keep order.
+    """
+    order = torch.sort(scores, descending=True, stable=True).indices
+    segments = segments[order]
+    scores = scores[order].to(torch.float64)
+    seg64 = segments.to(torch.float64)
+    n = segments.shape[0]
+    limit = n if top_k is None or top_k < 0 else min(top_k, n)
+    if not keep_last and n > 1:          # (a single candidate is kept: no NMS runs)
+        limit = min(limit, n - 1)
+    alive = torch.ones(n, dtype=torch.bool, device=segments.device)
+    kept_idx, kept_scores = [], []
+    neg_inf = torch.tensor(float('-inf'), dtype=scores.dtype, device=scores.device)
+    width = seg64[:, 1] - seg64[:, 0]
+    for _ in range(limit):
+        i = int(torch.argmax(torch.where(alive, scores, neg_inf)))
+        kept_idx.append(i)
+        kept_scores.append(scores[i].clone())
+        alive[i] = False
+        inter = (torch.minimum(seg64[i, 1], seg64[:, 1])
+                 - torch.maximum(seg64[i, 0], seg64[:, 0]))
+        iou = inter / (width[i] + width - inter)
+        decay = torch.where(alive & (iou > iou_threshold), torch.exp(-iou.square() / sigma),
+                            torch.ones_like(iou))
+        scores = scores * decay
+    if not kept_idx:
+        return segments[:0], scores[:0]
+    idx = torch.as_tensor(kept_idx, dtype=torch.long, device=segments.device)
+    return segments[idx], torch.stack(kept_scores)
+
+
 def batched_soft_nms(segments: Tensor, scores: Tensor, valid: Tensor, **kwargs):
     """Soft-NMS for a batch ``segments [B, N, 2]``, ``scores [B, N]``, ``valid [B, N]``.
 

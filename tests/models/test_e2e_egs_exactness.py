@@ -67,12 +67,13 @@ def build(ratio=0.5, mode='single_pass', sampler=dict(type='RandomSampler'), chu
                           branch_channels=8, out_channels=16, num_groups=4),
                 boundary_head=dict(type='BoundaryHead', in_channels=16, feat_channels=16,
                                    num_groups=4),
-                proposal_head=dict(type='CascadeProposalHead', in_channels=16, roi_channels=8,
-                                   hidden_dims=(16, 8, 8, 8), num_groups=4),
-                sampler=dict(type='RandomSampler', ratio=0.5)),
+                roi_head=dict(type='ETADRoIHead',
+                              stage_head=dict(in_channels=16, roi_channels=8,
+                                              hidden_dims=(16, 8, 8, 8), num_groups=4),
+                              proposal_sampler=dict(type='RandomProposalSampler', ratio=0.5),
+                              train_cfg=dict(stage_pos_iou_thrs=(0.3, 0.3, 0.3)))),
             egs=cfg))
         # (init_weights skipped: default PyTorch init is enough here and much faster)
-        _BASE['model'].detector.proposal_head.pos_iou_thresholds = (0.3, 0.3, 0.3)
     model = copy.deepcopy(_BASE['model'])
     model.egs = EncoderGradientSampling(**cfg)
     return model.to(dtype).train()

@@ -226,8 +226,9 @@ def measure_many(specs: list) -> list:
 
 # --------------------------------------------------------------------------- specs
 def etad_model(t=128, ratio=0.06, feat_dim=400):
-    sampler = None if ratio >= 1 else dict(type='RandomSampler', ratio=ratio)
-    return dict(type='ETAD', num_snippets=t, max_duration=t, sampler=sampler,
+    sampler = None if ratio >= 1 else dict(type='RandomProposalSampler', ratio=ratio)
+    return dict(type='ETAD', num_snippets=t, max_duration=t,
+                roi_head=dict(type='ETADRoIHead', stage_head=dict(), proposal_sampler=sampler),
                 neck=dict(type='LSTMFeatureEnhancement', in_channels=feat_dim))
 
 
@@ -325,7 +326,8 @@ def bench_dps(args) -> dict:
     specs = [dict(spec, model=etad_model(128, r), batch=args.batch) for r in train_ratios]
     for r in infer_ratios:
         model = etad_model(128, 0.06)
-        model['test_sampler'] = None if r >= 1 else dict(type='GridSampler', ratio=r)
+        model['roi_head']['test_proposal_sampler'] = (
+            None if r >= 1 else dict(type='GridProposalSampler', ratio=r))
         specs.append(dict(spec, model=model, batch=1, inference=True, steps=max(5, steps)))
     got = measure_many(specs)
     train, infer = got[:len(train_ratios)], got[len(train_ratios):]
@@ -432,7 +434,8 @@ def _train_run(sampler: str, ratio: float, seed: int, work_root: str) -> dict:
     name = f'{sampler}_{ratio:g}_s{seed}'
     work = osp.join(work_root, name)
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), SWEEP_CONFIG, '--work-dir', work,
-           '--cfg-options', f'model.sampler.type={sampler}', f'model.sampler.ratio={ratio}',
+           '--cfg-options', f'model.roi_head.proposal_sampler.type={sampler}',
+           f'model.roi_head.proposal_sampler.ratio={ratio}',
            f'randomness.seed={seed}']
     t0 = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -491,8 +494,8 @@ def bench_profile(args) -> dict:
     import etad_mmaction  # noqa: F401
     from mmaction.registry import MODELS
     from step_profile import profile_step
-    ungrouped = dict(etad_model(), proposal_head=dict(type='CascadeProposalHead',
-                                                      roi_group_elements=1 << 62))
+    ungrouped = etad_model()
+    ungrouped['roi_head']['stage_head']['roi_group_elements'] = 1 << 62
     cases = [('etad_6pct', etad_model(), 128), ('etad_100pct', etad_model(ratio=1.0), 128),
              ('etad_6pct_ungrouped_roi', ungrouped, 128), ('bmn', bmn_model(), 100)]
     res = dict(env=environment('cpu'), command='python tools/analysis/benchmark.py profile',

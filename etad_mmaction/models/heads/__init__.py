@@ -1,4 +1,3 @@
 from .boundary_head import BoundaryHead
-from .proposal_head import CascadeProposalHead, ProposalEvaluationStage
 
-__all__ = ['BoundaryHead', 'CascadeProposalHead', 'ProposalEvaluationStage']
+__all__ = ['BoundaryHead']

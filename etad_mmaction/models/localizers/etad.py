@@ -2,15 +2,66 @@
 from typing import Dict, Optional
 
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmaction.registry import MODELS, TASK_UTILS
+from mmaction.registry import MODELS
 from ..samplers.seeding import sampling_generator
-from ..utils import (boundary_selection_mask, pad_segments, proposal_targets,
-                     select_and_suppress, snippet_boundary_targets, valid_proposals)
-from etad_mmaction.structures import pairwise_tiou
+from ..utils import pad_segments, select_and_suppress, snippet_boundary_targets
+
+_UNSET = object()
+# old ``proposal_head`` (CascadeProposalHead) keys -> (part of the RoI head, new key)
+_LEGACY_HEAD_KEYS = dict(
+    num_stages=(None, 'num_stages'), pos_iou_thresholds=('train_cfg', 'stage_pos_iou_thrs'),
+    in_channels=('stage_head', 'in_channels'), roi_channels=('stage_head', 'roi_channels'),
+    hidden_dims=('stage_head', 'hidden_dims'), num_groups=('stage_head', 'num_groups'),
+    fused_roi=('stage_head', 'fused_roi'),
+    roi_group_elements=('stage_head', 'roi_group_elements'),
+    boundary_bins=('roi_extractor', 'boundary_bins'),
+    extended_bins=('roi_extractor', 'extended_bins'),
+    samples_per_bin=('roi_extractor', 'samples_per_bin'),
+    context_ratio=('roi_extractor', 'context_ratio'))
+_LEGACY_TEST_KEYS = ('peak_ratio', 'proposal_chunk', 'selected_only')
+
+
+def _roi_head_from_legacy(roi_head: dict, proposal_head, sampler, test_sampler,
+                          test_cfg: dict) -> dict:
+    """Translate the pre-RoI-head keys (``model.proposal_head``, ``model.sampler``,
+    ``model.test_sampler``, ``model.test_cfg.peak_ratio`` ...) into ``model.roi_head``,
+    with one warning naming the new keys."""
+    roi_head = dict(roi_head)
+    moved = []
+    if proposal_head is not None:
+        cfg = dict(proposal_head)
+        kind = cfg.pop('type', 'CascadeProposalHead')
+        if kind != 'CascadeProposalHead':
+            raise KeyError(f'model.proposal_head.type={kind!r}: the proposal stage is now '
+                           'model.roi_head (type ETADRoIHead)')
+        for key, value in cfg.items():
+            if key not in _LEGACY_HEAD_KEYS:
+                raise KeyError(f'model.proposal_head.{key} has no place in model.roi_head')
+            part, new = _LEGACY_HEAD_KEYS[key]
+            if part is None:
+                roi_head[new] = value
+            else:
+                roi_head[part] = dict(roi_head.get(part) or {}, **{new: value})
+            moved.append(f'proposal_head.{key} -> roi_head.{part + "." if part else ""}{new}')
+    if sampler is not _UNSET:
+        roi_head['proposal_sampler'] = sampler
+        moved.append('sampler -> roi_head.proposal_sampler')
+    if test_sampler is not _UNSET:
+        roi_head['test_proposal_sampler'] = test_sampler
+        moved.append('test_sampler -> roi_head.test_proposal_sampler')
+    for key in _LEGACY_TEST_KEYS:
+        if key in test_cfg:
+            roi_head['test_cfg'] = dict(roi_head.get('test_cfg') or {}, **{key: test_cfg.pop(key)})
+            moved.append(f'test_cfg.{key} -> roi_head.test_cfg.{key}')
+    if moved:
+        print_log('ETAD: old config keys translated (model.' + ', model.'.join(moved) + ')',
+                  logger='current', level=30)
+    return roi_head
 
 
 @MODELS.register_module()
@@ -18,10 +69,10 @@ class ETAD(BaseModel):
     """Efficient Temporal Action Detector on snippet features ``[B, C, T]``.
 
     Pipeline: LSTM feature enhancement (``neck``) -> boundary evaluation
-    (``boundary_head``) -> dense proposal map of all ``(start, end)`` with
-    ``end - start <= max_duration`` -> Detector Proposal Sampling (``sampler``,
-    training; ``test_sampler`` optional at inference, App. C.3) -> RoI alignment
-    and the cascade of proposal evaluation stages (``proposal_head``).
+    (``boundary_head``) -> the proposal stage (``roi_head``: Detector Proposal
+    Sampling on the dense map of all ``(start, end)`` with
+    ``end - start <= max_duration``, RoI alignment and the cascade of proposal
+    evaluation heads, their targets and loss masks).
 
     Modes: ``loss`` returns the Eq. 1 losses; ``predict`` returns data samples
     with ``pred_instances`` (``segments`` in seconds, ``scores``; class-agnostic);
@@ -30,25 +81,23 @@ class ETAD(BaseModel):
     Args:
         num_snippets (int): temporal length T the model is built for.
         max_duration (int): maximum proposal length D in snippets (default T).
-        neck, boundary_head, proposal_head, loss (dict): registered parts.
-        sampler (dict): DPS sampler config (``TASK_UTILS``), e.g.
-            ``dict(type='RandomSampler', ratio=0.06)``.
-        test_sampler (dict, optional): sampler at inference (default: all proposals).
-        train_cfg (dict): ``boundary_radius`` (snippets, default 1.5) and
-            ``seed`` (sampling seed when no hook sets it).
-        test_cfg (dict): ``nms`` (see ``select_and_suppress``), ``peak_ratio``,
-            ``proposal_chunk`` (proposals per forward chunk).
+        neck, boundary_head, roi_head, loss (dict): registered parts
+            (:class:`ETADRoIHead` gets ``num_snippets`` and ``max_duration``).
+        train_cfg (dict): ``boundary_radius`` (snippets, default 1.5: the
+            boundary targets) and ``seed`` (sampling seed when no hook sets it).
+        test_cfg (dict): ``nms`` (see ``select_and_suppress``).
+        proposal_head, sampler, test_sampler: old keys, translated into
+            ``roi_head`` with a warning.
     """
 
     def __init__(self, num_snippets: int = 128, max_duration: Optional[int] = None,
                  neck: dict = dict(type='LSTMFeatureEnhancement'),
                  boundary_head: dict = dict(type='BoundaryHead'),
-                 proposal_head: dict = dict(type='CascadeProposalHead'),
+                 roi_head: dict = dict(type='ETADRoIHead'),
                  loss: dict = dict(type='ETADLoss'),
-                 sampler: Optional[dict] = dict(type='RandomSampler', ratio=0.06),
-                 test_sampler: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 data_preprocessor: Optional[dict] = None, init_cfg=None,
+                 proposal_head: Optional[dict] = None, sampler=_UNSET, test_sampler=_UNSET):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not isinstance(num_snippets, int) or num_snippets < 2:
             raise ValueError(f'model.num_snippets must be an int >= 2, got {num_snippets!r}')
@@ -56,36 +105,36 @@ class ETAD(BaseModel):
         if not isinstance(max_duration, int) or not 1 <= max_duration <= num_snippets:
             raise ValueError(f'model.max_duration must be in [1, num_snippets={num_snippets}], '
                              f'got {max_duration!r}')
+        for key, cfg in (('neck', neck), ('boundary_head', boundary_head),
+                         ('roi_head', roi_head), ('loss', loss)):
+            if not isinstance(cfg, dict):
+                raise TypeError(f'model.{key} must be a config dict, got {cfg!r}')
         self.num_snippets = num_snippets
         self.max_duration = max_duration
-        self.neck = MODELS.build(neck)
-        self.boundary_head = MODELS.build(boundary_head)
-        self.proposal_head = MODELS.build(proposal_head)
-        self.loss_module = MODELS.build(loss)
-        self.sampler = self._build_sampler(sampler, 'model.sampler')
-        self.test_sampler = self._build_sampler(test_sampler, 'model.test_sampler')
         self.train_cfg = dict(boundary_radius=1.5, seed=0)
         self.train_cfg.update(train_cfg or {})
         self.test_cfg = dict(nms=dict(type='soft_nms', alpha=0.4, low_threshold=0.5,
-                                      high_threshold=0.9, top_k=100),
-                             peak_ratio=0.5, proposal_chunk=4096)
-        self.test_cfg.update(test_cfg or {})
+                                      high_threshold=0.9, top_k=100))
+        test_cfg = dict(test_cfg or {})
+        roi_head = _roi_head_from_legacy(roi_head, proposal_head, sampler, test_sampler,
+                                         test_cfg)
+        self.test_cfg.update(test_cfg)
+        self.neck = MODELS.build(neck)
+        self.boundary_head = MODELS.build(boundary_head)
+        self.roi_head = MODELS.build(dict(roi_head, num_snippets=num_snippets,
+                                          max_duration=max_duration))
+        self.loss_module = MODELS.build(loss)
+        width = getattr(self.neck, 'out_channels', None)
+        for key, part in (('boundary_head', self.boundary_head), ('roi_head', self.roi_head)):
+            want = getattr(part, 'in_channels', None)
+            if width is not None and want is not None and want != width:
+                raise ValueError(f'model.{key} reads {want} channels but model.neck.out_channels '
+                                 f'is {width}: set model.{key}'
+                                 f'{".stage_head" if key == "roi_head" else ""}.in_channels '
+                                 f'= {width}')
         # set by ETADSamplingHook each epoch; seed/epoch/video index seed every draw
         self.sampling_seed = int(self.train_cfg['seed'])
         self.sampling_epoch = 0
-        self.register_buffer('anchors', valid_proposals(num_snippets, max_duration),
-                             persistent=False)                   # [n, 2] long
-
-    @staticmethod
-    def _build_sampler(cfg, key):
-        if cfg is None:
-            return None
-        try:
-            return TASK_UTILS.build(cfg)
-        except KeyError as err:
-            raise KeyError(f'{key}: unknown sampler type {cfg.get("type")!r} ({err})') from None
-        except ValueError as err:
-            raise ValueError(f'{key}: {err}') from None
 
     def set_sampling_state(self, seed: Optional[int] = None, epoch: Optional[int] = None):
         """Called by ``ETADSamplingHook``: the run seed and the current epoch."""
@@ -93,6 +142,12 @@ class ETAD(BaseModel):
             self.sampling_seed = int(seed)
         if epoch is not None:
             self.sampling_epoch = int(epoch)
+
+    def generator(self, data_sample, stream: str) -> torch.Generator:
+        """The generator of one video's draws of ``stream`` this epoch (a function
+        of run seed, epoch, video index and stream only)."""
+        idx = data_sample.metainfo.get('sample_idx', 0)
+        return sampling_generator(self.sampling_seed, self.sampling_epoch, idx, stream)
 
     # ------------------------------------------------------------------ helpers
     def _stack_inputs(self, inputs, data_samples) -> Tensor:
@@ -107,46 +162,6 @@ class ETAD(BaseModel):
         x = self.neck(feats)                        # [B, 256, T]
         return x, self.boundary_head(x)             # [B, 2, T]
 
-    def _generator(self, data_sample, stream: str) -> torch.Generator:
-        idx = data_sample.metainfo.get('sample_idx', 0)
-        return sampling_generator(self.sampling_seed, self.sampling_epoch, idx, stream)
-
-    def _kernel_features(self, x: Tensor) -> Tensor:
-        """Cheap proposal features for feature-guided samplers (FPS, DPP): the mean
-        enhanced snippet feature over each proposal (prefix sums) plus its normalised
-        start, end and length. ``x [C, T]`` -> ``[n, C + 3]``."""
-        t = self.num_snippets
-        csum = torch.nn.functional.pad(x.detach().cumsum(dim=1), (1, 0))   # [C, T+1]
-        s, e = self.anchors[:, 0], self.anchors[:, 1]
-        pooled = (csum[:, e] - csum[:, s]) / (e - s).to(x.dtype)           # [C, n]
-        geo = torch.stack([s / t, e / t, (e - s) / t], dim=1).to(x.dtype)
-        return torch.cat([pooled.t(), geo], dim=1)
-
-    def sample_proposals(self, x: Tensor, data_samples, sampler, gts=None) -> Tensor:
-        """Pick ``k`` proposals of the map per video -> ``[B, k, 2]`` float."""
-        anchors = self.anchors
-        n = anchors.shape[0]
-        if sampler is None:
-            return anchors.float().unsqueeze(0).expand(x.shape[0], -1, -1)
-        picked = []
-        req = getattr(sampler, 'requires', ())
-        for i, ds in enumerate(data_samples):
-            kw = dict(coords=anchors)
-            if 'features' in req:
-                kw['features'] = self._kernel_features(x[i])
-            if 'ious' in req or 'scales' in req:
-                af = anchors.float()
-                gt = gts[i] if gts is not None else ds.gt_instances.segments
-                kw['ious'] = (pairwise_tiou(af, gt.to(af)).max(dim=1).values
-                              if gt.numel() else af.new_zeros(n))
-                kw['scales'] = (af[:, 1] - af[:, 0]) / self.num_snippets
-            picked.append(sampler(n, generator=self._generator(ds, 'dps'), **kw).view(1, -1))
-        # one transfer and one gather for the batch (every video gets the same k);
-        # non-blocking: a blocking host-to-device copy waits for the queued kernels
-        index = torch.cat([i.to(picked[0].device) for i in picked])
-        index = index.to(anchors.device, non_blocking=True)
-        return anchors[index].float()
-
     # ------------------------------------------------------------------ modes
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':
@@ -154,7 +169,7 @@ class ETAD(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self._forward(inputs, data_samples)
+            return self.forward_tensor(inputs, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode')
 
     def loss(self, inputs, data_samples) -> Dict[str, Tensor]:
@@ -163,44 +178,15 @@ class ETAD(BaseModel):
         gts = [ds.gt_instances.segments.to(feats.device, non_blocking=True).float()
                for ds in data_samples]
         padded = pad_segments(gts, feats)
-        bd_targets = snippet_boundary_targets(padded, self.num_snippets,
-                                              self.train_cfg['boundary_radius'])
-        proposals = self.sample_proposals(x, data_samples, self.sampler, gts)
-        outputs = self.proposal_head(x, proposals)
-        # every stage's targets and negatives at once: [S * B, N] (stage-major)
-        s, (b, n) = len(outputs), proposals.shape[:2]
-        stacked = torch.cat([out['proposals'] for out in outputs])
-        tgt = proposal_targets(stacked, (padded[0].repeat(s, 1, 1), padded[1].repeat(s, 1)),
-                               self.train_cfg['boundary_radius'])
-        negs = self._sample_negatives(tgt['iou'].view(s, b, n), data_samples)
-        targets = {k: v.view(s, b, *v.shape[1:]) for k, v in tgt.items()}
-        return self.loss_module(bd, bd_targets, outputs, targets, negs,
-                                self.proposal_head.pos_iou_thresholds)
-
-    def _sample_negatives(self, gt_iou: Tensor, data_samples, stage: int = 0) -> Tensor:
-        """Per video, as many random negatives (IoU <= threshold) as positives (A.3).
-
-        ``gt_iou`` is ``[B, N]`` for one stage (``stage``) or ``[S, B, N]`` for
-        stages ``0 .. S-1``. Each video draws one uniform key per proposal from its
-        own generator (seeded by run seed, epoch, video index and stage); its ``k``
-        negatives with the smallest keys are taken, ``k = min(#positives,
-        #negatives)``. Batched on the device, without host synchronisation.
-        """
-        thr = self.loss_module.iou_cls_pos_threshold
-        stages = range(gt_iou.shape[0]) if gt_iou.dim() == 3 else [stage]
-        pos = gt_iou > thr                                                # [(S,) B, N]
-        n = gt_iou.shape[-1]
-        keys = torch.stack([torch.rand(n, generator=self._generator(ds, f'neg{st}'))
-                            for st in stages for ds in data_samples])
-        keys = keys.view(pos.shape).to(gt_iou.device, non_blocking=True)
-        keys = keys.masked_fill(pos, 2.0)                                 # negatives first
-        rank = keys.argsort(dim=-1).argsort(dim=-1)
-        k = torch.minimum(pos.sum(dim=-1), (~pos).sum(dim=-1)).unsqueeze(-1)
-        return (~pos) & (rank < k)
+        radius = self.train_cfg['boundary_radius']
+        bd_targets = snippet_boundary_targets(padded, self.num_snippets, radius)
+        res = self.roi_head.loss_inputs(x, data_samples, padded, bd_targets, radius,
+                                        self.generator)
+        return self.loss_module(bd, bd_targets, res['outputs'], res['targets'], res['masks'])
 
     @torch.no_grad()
     def predict(self, inputs, data_samples) -> list:
-        raw = self._forward(inputs, data_samples)
+        raw = self.forward_tensor(inputs, data_samples)
         t = self.num_snippets
         detections = select_and_suppress(raw['segments'], raw['scores'], raw['valid'], t,
                                          self.test_cfg['nms'])
@@ -217,60 +203,20 @@ class ETAD(BaseModel):
             ds.pred_instances = pred
         return data_samples
 
-    def _forward(self, inputs, data_samples=None) -> Dict[str, Tensor]:
-        """Inference over all proposals (or ``test_sampler``'s).
-
-        Boundary selection (B.2) depends only on the boundary head, so by default
-        (``test_cfg.selected_only``) the cascade evaluates only the proposals that
-        pass it; the others get score 0 and ``valid`` False, so the output equals
-        evaluating everything. Proposals run in chunks of
-        ``test_cfg.proposal_chunk`` (exact: proposals are independent).
+    def forward_tensor(self, inputs, data_samples=None) -> Dict[str, Tensor]:
+        """Inference over all proposals (or the RoI head's test sampler's).
 
         Returns ``boundary [B, 2, T]``, ``segments [B, n, 2]`` (the average of the
-        stages' refinements, snippet units), ``scores [B, n]`` (``p_s p_e p_iou``),
-        ``valid [B, n]`` (boundary selection), ``anchors [B, n, 2]``.
+        stages' refinements, snippet units), ``scores [B, n]``, ``valid [B, n]``
+        (boundary selection), ``anchors [B, n, 2]``; see ``ETADRoIHead.predict``.
         """
         feats = self._stack_inputs(inputs, data_samples)
         x, bd = self.extract_feat(feats)
-        if self.test_sampler is not None and data_samples is not None:
-            anchors = self.sample_proposals(x, data_samples, self.test_sampler)
+        head = self.roi_head
+        if head.test_proposal_sampler is not None and data_samples is not None:
+            anchors = head.sample_proposals(x, data_samples, head.test_proposal_sampler,
+                                            self.generator)
         else:
-            anchors = self.anchors.float().unsqueeze(0).expand(x.shape[0], -1, -1)
-        b, n = anchors.shape[:2]
-        s_idx = anchors[..., 0].long()
-        e_idx = anchors[..., 1].long() - 1
-        ratio = self.test_cfg['peak_ratio']
-        s_ok = boundary_selection_mask(bd[:, 0], ratio, keep_first=True)
-        e_ok = boundary_selection_mask(bd[:, 1], ratio, keep_last=True)
-        valid = torch.gather(s_ok, 1, s_idx) & torch.gather(e_ok, 1, e_idx)
-
-        if self.test_cfg.get('selected_only', True):
-            # per video the selected proposals, padded to the batch maximum
-            counts = valid.sum(dim=1)
-            m = max(int(counts.max()), 1)
-            order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices[:, :m]
-            run = torch.gather(anchors, 1, order.unsqueeze(-1).expand(-1, -1, 2))
-        else:
-            order, run = None, anchors
-        reduced = self.proposal_head.reduce_features(x)
-        chunk = int(self.test_cfg.get('proposal_chunk') or run.shape[1])
-        segs, p_iou = [], []
-        for lo in range(0, run.shape[1], chunk):
-            outs = self.proposal_head.forward_reduced(reduced, run[:, lo:lo + chunk])
-            segs.append(torch.stack([o['refined'] for o in outs]).mean(0))
-            p_iou.append(torch.stack([o['iou_cls'] * o['iou_reg'] for o in outs]).mean(0))
-        run_segs = torch.cat(segs, dim=1)
-        run_iou = torch.cat(p_iou, dim=1)
-        if order is not None:
-            segments = anchors.clone()
-            iou = anchors.new_zeros(b, n)
-            keep = torch.gather(valid, 1, order)        # padding rows are not scattered
-            for i in range(b):
-                segments[i, order[i][keep[i]]] = run_segs[i][keep[i]]
-                iou[i, order[i][keep[i]]] = run_iou[i][keep[i]]
-        else:
-            segments, iou = run_segs, run_iou
-        p_s = torch.gather(bd[:, 0], 1, s_idx)
-        p_e = torch.gather(bd[:, 1], 1, e_idx)
-        scores = p_s * p_e * iou * valid
-        return dict(boundary=bd, segments=segments, scores=scores, valid=valid, anchors=anchors)
+            anchors = head.anchors.float().unsqueeze(0).expand(x.shape[0], -1, -1)
+        out = head.predict(x, bd, anchors)
+        return dict(boundary=bd, anchors=anchors, **out)

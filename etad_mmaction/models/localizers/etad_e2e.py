@@ -95,7 +95,7 @@ class ETADEndToEnd(BaseModel):
         ``features`` ``[B, M, D]`` (no-grad) for feature-guided samplers."""
         out = []
         for i, ds in enumerate(data_samples):
-            gen = self.detector._generator(ds, 'egs') if self.egs.sampler is not None else None
+            gen = self.detector.generator(ds, 'egs') if self.egs.sampler is not None else None
             feats = features[i] if features is not None else None
             out.append(self.egs.select(num, generator=gen, features=feats, device=device) + i * num)
         return torch.cat(out) if out else torch.zeros(0, dtype=torch.long, device=device)
@@ -139,7 +139,7 @@ class ETADEndToEnd(BaseModel):
     def _forward(self, inputs, data_samples=None):
         with torch.no_grad():
             feats = self.extract_feat(inputs, data_samples, training=False)
-        return self.detector._forward(feats, data_samples)
+        return self.detector.forward_tensor(feats, data_samples)
 
     # ------------------------------------------------------------ training
     def train_step(self, data: Union[dict, tuple, list],

@@ -6,7 +6,7 @@ counts are summed across ranks and each rank's sum is scaled by the world size,
 so that the gradient averaged by DDP equals the single-process gradient on the
 concatenated batch. Negative sub-sampling for the IoU classifier is defined per
 video (seeded by the video's sampling generator), so it does not depend on how
-the batch is split.
+the batch is split; the authors' batch-ratio draws use global counts.
 """
 from typing import Dict, List, Optional
 
@@ -60,59 +60,77 @@ def balanced_bce(prob: Tensor, target: Tensor, staged: bool = False) -> Tensor:
     return 0.5 * w * (pos_term / counts[0].clamp(min=1) + neg_term / counts[1].clamp(min=1))
 
 
+def masked_bce(prob: Tensor, pos_w: Tensor, neg_w: Tensor) -> Tensor:
+    """Cross entropy over weighted positives and negatives, per stage (first dim):
+    ``-(sum w+ log p + sum w- log(1 - p)) / (sum w+ + sum w-)`` (A.3; the
+    authors' ``bce_sample_loss`` with its sampled masks). Returns ``[S]``."""
+    prob = prob.clamp(_EPS, 1 - _EPS)
+    pos_w, neg_w = pos_w.to(prob.dtype), neg_w.to(prob.dtype)
+    total = -(_total(pos_w * torch.log(prob), True) + _total(neg_w * torch.log(1 - prob), True))
+    return normalised(total, _total(pos_w, True) + _total(neg_w, True))
+
+
 @MODELS.register_module()
 class ETADLoss(BaseModule):
     """Eq. 1: ``la L_bd_s + sum_i (lb L_bd_p^i + lc L_iou^i + ld L_rg^i)``.
 
+    What counts as positive, and which negatives are drawn, is decided by the
+    RoI head (``model.roi_head.train_cfg``); this module applies the masks it
+    gets. The start/end classifier of the proposals uses the balanced BCE of
+    Eq. 2 unless the head passes sampled masks (the authors' code); the IoU
+    regression is balanced over the IoU bins (BMN) unless the head passes
+    sampled weights.
+
     Args:
         loss_weights (dict): ``boundary`` (lambda_a), ``proposal_boundary``
-            (lambda_b), ``iou`` (lambda_c), ``regression`` (lambda_d).
-        iou_cls_pos_threshold (float): IoU above which a proposal is a positive
-            of the IoU classifier (0.9, A.3).
-        iou_reg_bins (tuple): bin edges balancing the L2 IoU regression
-            (BMN: low <= 0.3 < middle <= 0.7 < high).
+            (lambda_b), ``iou_cls`` and ``iou_reg`` (lambda_c, the two terms of
+            Eq. 3; ``iou`` sets both), ``regression`` (lambda_d).
         smooth_l1_beta (float): beta of the smooth-L1 offsets loss (Eq. 4).
     """
 
     def __init__(self, loss_weights: Optional[Dict[str, float]] = None,
-                 iou_cls_pos_threshold: float = 0.9, iou_reg_bins=(0.3, 0.7),
-                 smooth_l1_beta: float = 1.0, init_cfg=None):
+                 smooth_l1_beta: float = 1.0, iou_cls_pos_threshold=None, iou_reg_bins=None,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        weights = dict(boundary=1.0, proposal_boundary=1.0, iou=1.0, regression=10.0)
-        unknown = set(loss_weights or {}) - set(weights)
+        if iou_cls_pos_threshold is not None:
+            raise KeyError('model.loss.iou_cls_pos_threshold moved to '
+                           'model.roi_head.train_cfg.iou_cls_pos_thr')
+        if iou_reg_bins is not None:
+            raise KeyError('model.loss.iou_reg_bins moved to model.roi_head.train_cfg.iou_reg_bins')
+        weights = dict(boundary=1.0, proposal_boundary=1.0, iou_cls=1.0, iou_reg=1.0,
+                       regression=10.0)
+        given = dict(loss_weights or {})
+        if 'iou' in given:
+            both = given.pop('iou')
+            given.setdefault('iou_cls', both)
+            given.setdefault('iou_reg', both)
+        unknown = set(given) - set(weights)
         if unknown:
-            raise KeyError(f'loss.loss_weights has unknown keys {sorted(unknown)}; '
-                           f'expected {sorted(weights)}')
-        weights.update(loss_weights or {})
+            raise KeyError(f'model.loss.loss_weights has unknown keys {sorted(unknown)}; '
+                           f'expected {sorted(weights)} (or iou)')
+        weights.update(given)
         self.loss_weights = weights
-        self.iou_cls_pos_threshold = iou_cls_pos_threshold
-        self.iou_reg_bins = tuple(iou_reg_bins)
         self.smooth_l1_beta = smooth_l1_beta
 
     def boundary_loss(self, probs: Tensor, targets: Tensor) -> Tensor:
         """Snippet startness + endness, Eq. 2 each. ``probs, targets [B, 2, T]``."""
         return balanced_bce(probs.transpose(0, 1), targets.transpose(0, 1), staged=True).sum()
 
-    def iou_loss(self, iou_cls: Tensor, iou_reg: Tensor, gt_iou: Tensor,
-                 neg_mask: Tensor) -> Tensor:
-        """Eq. 3 per stage (inputs ``[S, B, N]``, returns ``[S]``): BCE on positives
-        (IoU > 0.9) and sampled negatives, plus an L2 regression balanced so the
-        high, middle and low IoU bins weigh equally."""
-        pos = gt_iou > self.iou_cls_pos_threshold
-        sel = pos | neg_mask
-        prob = iou_cls.clamp(_EPS, 1 - _EPS)
-        bce = -(pos.float() * torch.log(prob) + (~pos).float() * torch.log(1 - prob))
-        cls = normalised(_total(bce * sel, True), _total(sel, True))
-
-        lo, hi = self.iou_reg_bins
-        bins = [gt_iou <= lo, (gt_iou > lo) & (gt_iou <= hi), gt_iou > hi]
+    @staticmethod
+    def iou_reg_loss(iou_reg: Tensor, gt_iou: Tensor, masks: Dict[str, Tensor]) -> Tensor:
+        """L2 IoU regression per stage (``[S, B, N]`` -> ``[S]``): weighted by
+        ``masks['iou_reg_weight']`` if given, else each non-empty bin of
+        ``masks['iou_reg_bins']`` (low, middle, high) weighs equally."""
+        sq = (iou_reg - gt_iou).square()
+        if 'iou_reg_weight' in masks:
+            w = masks['iou_reg_weight'].to(sq.dtype)
+            return normalised(_total(sq * w, True), _total(w, True))
+        bins = masks['iou_reg_bins']
         counts = global_count(torch.stack([_total(m, True) for m in bins]))   # [3, S]
         nonempty = (counts > 0).sum(dim=0).clamp(min=1)
-        sq = (iou_reg - gt_iou).square()
         # an empty bin contributes 0 / 1 (no host synchronisation on its count)
         reg = sum(_total(sq * m, True) / c.clamp(min=1) for m, c in zip(bins, counts))
-        reg = reg * _world() / nonempty
-        return cls + reg
+        return reg * _world() / nonempty
 
     def regression_loss(self, pred: Tensor, target: Tensor, pos: Tensor) -> Tensor:
         """Eq. 4 per stage: smooth-L1 on start, end, center and width offsets of
@@ -122,29 +140,32 @@ class ETADLoss(BaseModule):
 
     def forward(self, boundary_probs: Tensor, boundary_targets: Tensor,
                 stage_outputs: List[Dict[str, Tensor]], stage_targets: Dict[str, Tensor],
-                neg_masks: Tensor, pos_thresholds) -> Dict[str, Tensor]:
+                masks: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """The stages' losses are computed together on ``[S, B, N]`` stacks (one set of
         kernels for the cascade), each stage with its own normalisers, and reported
         per stage (``s{i}.loss_*``). ``stage_outputs``: one dict per stage;
-        ``stage_targets``: :func:`proposal_targets` of all stages stacked
-        (``[S, B, N(, 4)]``); ``neg_masks``: the IoU negatives ``[S, B, N]``."""
+        ``stage_targets``: ``iou``, ``offsets``, ``start_cls``, ``end_cls`` stacked
+        ``[S, B, N(, 4)]``; ``masks``: from ``ETADRoIHead.loss_inputs``."""
         w = self.loss_weights
         losses = dict(loss_boundary=w['boundary'] * self.boundary_loss(boundary_probs,
                                                                         boundary_targets))
         out = {k: torch.stack([o[k] for o in stage_outputs]) for k in (
             'start_prob', 'end_prob', 'iou_cls', 'iou_reg', 'start_offset', 'end_offset',
             'center_offset', 'width_offset')}
-        tgt, neg = stage_targets, neg_masks
-        thr = torch.tensor([float(t) for t in pos_thresholds]).to(tgt['iou'].device,
-                                                                  non_blocking=True)
-        pb = balanced_bce(out['start_prob'], tgt['start_cls'], staged=True) + \
-            balanced_bce(out['end_prob'], tgt['end_cls'], staged=True)
-        iou = self.iou_loss(out['iou_cls'], out['iou_reg'], tgt['iou'], neg)
+        tgt = stage_targets
+        if 'start_pos' in masks:
+            pb = masked_bce(out['start_prob'], masks['start_pos'], masks['start_neg']) + \
+                masked_bce(out['end_prob'], masks['end_pos'], masks['end_neg'])
+        else:
+            pb = balanced_bce(out['start_prob'], tgt['start_cls'], staged=True) + \
+                balanced_bce(out['end_prob'], tgt['end_cls'], staged=True)
+        iou = (w['iou_cls'] * masked_bce(out['iou_cls'], masks['iou_cls_pos'],
+                                         masks['iou_cls_neg'])
+               + w['iou_reg'] * self.iou_reg_loss(out['iou_reg'], tgt['iou'], masks))
         pred = torch.stack([out['start_offset'], out['end_offset'], out['center_offset'],
                             out['width_offset']], dim=-1)
-        reg = self.regression_loss(pred, tgt['offsets'],
-                                   tgt['iou'] > thr.view(-1, *([1] * (tgt['iou'].dim() - 1))))
-        pb, iou, reg = w['proposal_boundary'] * pb, w['iou'] * iou, w['regression'] * reg
+        reg = self.regression_loss(pred, tgt['offsets'], masks['reg_pos'])
+        pb, reg = w['proposal_boundary'] * pb, w['regression'] * reg
         for i in range(len(stage_outputs)):
             losses[f's{i}.loss_proposal_boundary'] = pb[i]
             losses[f's{i}.loss_iou'] = iou[i]

@@ -7,11 +7,15 @@ from mmaction.registry import MODELS
 
 
 def conv_gn_relu(in_channels: int, out_channels: int, kernel_size: int,
-                 groups: int = 16) -> nn.Sequential:
+                 groups: int = 16, conv_groups: int = 1, bias: bool = True) -> nn.Sequential:
     """Conv1d followed by GroupNorm(groups) and ReLU (App. A.1: after each conv)."""
     return nn.Sequential(
-        nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2),
+        nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
+                  groups=conv_groups, bias=bias),
         nn.GroupNorm(groups, out_channels), nn.ReLU(inplace=True))
+
+
+BRANCHES = ('forward', 'backward', 'residual')
 
 
 @MODELS.register_module()
@@ -30,23 +34,36 @@ class LSTMFeatureEnhancement(BaseModule):
         branch_channels (int): output width of each LSTM branch's conv.
         out_channels (int): output width.
         num_groups (int): GroupNorm groups.
+        conv_groups (int): groups of every convolution (paper text 1; the
+            authors' code 4).
+        bias (bool): convolution biases (the authors' code: none, GroupNorm follows).
+        concat_order (tuple): order of the three branches before the fusing conv
+            (the authors' code: forward, residual, backward).
 
     Returns ``[B, out_channels, T]``.
     """
 
     def __init__(self, in_channels: int = 400, hidden_channels: int = 256,
                  branch_channels: int = 128, out_channels: int = 256,
-                 num_groups: int = 16, init_cfg=None):
+                 num_groups: int = 16, conv_groups: int = 1, bias: bool = True,
+                 concat_order=('forward', 'backward', 'residual'), init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if sorted(concat_order) != sorted(BRANCHES):
+            raise ValueError(f'neck.concat_order must order {BRANCHES}, got {concat_order!r}')
+        if in_channels % conv_groups:
+            raise ValueError(f'neck.in_channels={in_channels} is not divisible by '
+                             f'neck.conv_groups={conv_groups}')
         self.in_channels = in_channels
-        self.input_conv = conv_gn_relu(in_channels, hidden_channels, 3, num_groups)
+        self.out_channels = out_channels
+        self.concat_order = tuple(concat_order)
+        kw = dict(groups=num_groups, conv_groups=conv_groups, bias=bias)
+        self.input_conv = conv_gn_relu(in_channels, hidden_channels, 3, **kw)
         self.lstm_fwd = nn.LSTM(hidden_channels, hidden_channels, batch_first=True)
         self.lstm_bwd = nn.LSTM(hidden_channels, hidden_channels, batch_first=True)
-        self.conv_fwd = conv_gn_relu(hidden_channels, branch_channels, 3, num_groups)
-        self.conv_bwd = conv_gn_relu(hidden_channels, branch_channels, 3, num_groups)
-        self.conv_res = conv_gn_relu(hidden_channels, hidden_channels, 3, num_groups)
-        self.fuse = conv_gn_relu(2 * branch_channels + hidden_channels, out_channels, 1,
-                                 num_groups)
+        self.conv_fwd = conv_gn_relu(hidden_channels, branch_channels, 3, **kw)
+        self.conv_bwd = conv_gn_relu(hidden_channels, branch_channels, 3, **kw)
+        self.conv_res = conv_gn_relu(hidden_channels, hidden_channels, 3, **kw)
+        self.fuse = conv_gn_relu(2 * branch_channels + hidden_channels, out_channels, 1, **kw)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 3 or x.shape[1] != self.in_channels:
@@ -60,4 +77,5 @@ class LSTMFeatureEnhancement(BaseModule):
         fwd = self.conv_fwd(fwd.transpose(1, 2))    # [B, 128, T]
         bwd = self.conv_bwd(bwd.transpose(1, 2))    # [B, 128, T]
         res = self.conv_res(x)                      # [B, 256, T]
-        return self.fuse(torch.cat([fwd, bwd, res], dim=1))
+        parts = dict(forward=fwd, backward=bwd, residual=res)
+        return self.fuse(torch.cat([parts[k] for k in self.concat_order], dim=1))

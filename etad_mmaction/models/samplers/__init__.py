@@ -27,6 +27,21 @@ SAMPLER_STRATEGIES = {
 }
 
 
+#: unambiguous names (not MMDetection's ``RandomSampler`` of ``num``/``pos_fraction``,
+#: nor a dataloader ``sampler``): proposal samplers for DPS, snippet samplers for EGS
+PROPOSAL_SAMPLERS = {name.replace('Sampler', 'ProposalSampler'): cls for name, cls in (
+    ('RandomSampler', RandomSampler), ('GridSampler', GridSampler),
+    ('BlockSampler', BlockSampler), ('FPSSampler', FPSSampler), ('DPPSampler', DPPSampler),
+    ('GreedyDPPSampler', GreedyDPPSampler), ('IoUBalancedSampler', IoUBalancedSampler),
+    ('ScaleBalancedSampler', ScaleBalancedSampler))}
+SNIPPET_SAMPLERS = {name.replace('Sampler', 'SnippetSampler'): cls for name, cls in (
+    ('RandomSampler', RandomSampler), ('GridSampler', GridSampler),
+    ('BlockSampler', BlockSampler), ('FPSSampler', FPSSampler), ('DPPSampler', DPPSampler),
+    ('GreedyDPPSampler', GreedyDPPSampler))}
+for _name, _cls in {**PROPOSAL_SAMPLERS, **SNIPPET_SAMPLERS}.items():
+    TASK_UTILS.register_module(name=_name, module=_cls, force=True)
+
+
 def build_sampler(cfg: Union[str, dict, BaseSampler], **kwargs) -> BaseSampler:
     """A sampler from a strategy name (``'dpp'``), a config
     ``dict(type='DPPSampler', ratio=0.06)`` or ``dict(strategy='dpp', ...)``;
@@ -44,7 +59,8 @@ def build_sampler(cfg: Union[str, dict, BaseSampler], **kwargs) -> BaseSampler:
     name = cfg.get('type')
     if isinstance(name, str) and name in SAMPLER_STRATEGIES:
         cfg['type'] = name = SAMPLER_STRATEGIES[name]
-    if name not in SAMPLER_STRATEGIES.values() and not isinstance(name, type):
+    known = set(SAMPLER_STRATEGIES.values()) | set(PROPOSAL_SAMPLERS) | set(SNIPPET_SAMPLERS)
+    if name not in known and not isinstance(name, type):
         raise ValueError(f'unknown sampler `type`={name!r}, expected one of '
                          f'{sorted(SAMPLER_STRATEGIES.values())}')
     return TASK_UTILS.build(cfg)
@@ -53,7 +69,8 @@ def build_sampler(cfg: Union[str, dict, BaseSampler], **kwargs) -> BaseSampler:
 __all__ = [
     'BaseSampler', 'RandomSampler', 'GridSampler', 'BlockSampler', 'FPSSampler',
     'DPPSampler', 'GreedyDPPSampler', 'IoUBalancedSampler', 'ScaleBalancedSampler',
-    'SAMPLER_STRATEGIES', 'build_sampler', 'sampling_generator', 'sampling_seed',
+    'SAMPLER_STRATEGIES', 'PROPOSAL_SAMPLERS', 'SNIPPET_SAMPLERS', 'build_sampler',
+    'sampling_generator', 'sampling_seed',
     'sample_k_dpp_low_rank', 'farthest_point_sampling', 'greedy_dpp_map',
     'balanced_quotas',
 ]

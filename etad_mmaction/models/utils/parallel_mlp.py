@@ -14,18 +14,28 @@ class ParallelMLP(nn.Module):
     ReLU after every layer but the last. Output ``[G, N, out]``.
     """
 
-    def __init__(self, num_branches: int, dims: Sequence[int]):
+    def __init__(self, num_branches: int, dims: Sequence[int], init: str = 'linear_default'):
         super().__init__()
+        if init not in ('linear_default', 'xavier_uniform'):
+            raise ValueError(f"ParallelMLP init must be 'linear_default' or 'xavier_uniform', "
+                             f'got {init!r}')
         self.num_branches = num_branches
         self.dims = list(dims)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for d_in, d_out in zip(self.dims[:-1], self.dims[1:]):
             w = torch.empty(num_branches, d_in, d_out)
-            bound = 1.0 / math.sqrt(d_in)
-            nn.init.uniform_(w, -bound, bound)  # nn.Linear's default init
+            b = torch.empty(num_branches, 1, d_out)
+            if init == 'xavier_uniform':      # per branch, as nn.init.xavier_uniform_
+                bound = math.sqrt(6.0 / (d_in + d_out))
+                nn.init.uniform_(w, -bound, bound)
+                nn.init.zeros_(b)
+            else:                             # nn.Linear's default init
+                bound = 1.0 / math.sqrt(d_in)
+                nn.init.uniform_(w, -bound, bound)
+                nn.init.uniform_(b, -bound, bound)
             self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(torch.empty(num_branches, 1, d_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(b))
 
     def first_layer_weight(self) -> Tensor:
         """The first layer as one ``[in, G * hidden]`` matrix (branch-major columns)."""

@@ -4,7 +4,7 @@ from typing import List, Tuple
 import torch
 from torch import Tensor
 
-from etad_mmaction.structures import segment_nms, segment_soft_nms
+from etad_mmaction.structures import segment_gaussian_soft_nms, segment_nms, segment_soft_nms
 
 
 def boundary_selection_mask(probs: Tensor, peak_ratio: float = 0.5, keep_first: bool = False,
@@ -33,25 +33,32 @@ def select_and_suppress(segments: Tensor, scores: Tensor, valid: Tensor, num_sni
     """Per video: keep ``valid`` candidates, run Soft-NMS (or NMS) on segments
     normalised by ``num_snippets`` and return ``(segments, scores)`` in snippet units.
 
-    ``nms_cfg``: ``type`` ``'soft_nms'`` (``alpha``, ``low_threshold``,
-    ``high_threshold``, ``top_k``) or ``'nms'`` (``iou_threshold``, ``top_k``);
-    ``pre_top_k`` caps the candidates fed to NMS (by score).
+    ``nms_cfg``: ``type`` ``'soft_nms'`` (BMN form: ``alpha``, ``low_threshold``,
+    ``high_threshold``, ``top_k``), ``'gaussian_soft_nms'`` (the authors' code:
+    ``sigma``, ``iou_threshold``, ``top_k``, ``keep_last``) or ``'nms'``
+    (``iou_threshold``, ``top_k``); ``pre_top_k`` caps the candidates fed to NMS
+    (by score); ``clip_to_video`` (default True) clips segments to ``[0, T]``
+    before NMS (the authors clip after it).
     """
     cfg = dict(nms_cfg)
     kind = cfg.pop('type', 'soft_nms')
     pre_top_k = cfg.pop('pre_top_k', -1)
+    clip = cfg.pop('clip_to_video', True)
     results = []
     for seg, sc, ok in zip(segments, scores, valid):
         seg, sc = seg[ok], sc[ok]
         if pre_top_k and 0 < pre_top_k < sc.numel():
             top = torch.topk(sc, pre_top_k, sorted=False).indices.sort().values
             seg, sc = seg[top], sc[top]
-        seg = seg.clamp(0, num_snippets) / num_snippets
+        seg = (seg.clamp(0, num_snippets) if clip else seg) / num_snippets
         if kind == 'soft_nms':
             seg, sc = segment_soft_nms(seg, sc, **cfg)
+        elif kind == 'gaussian_soft_nms':
+            seg, sc = segment_gaussian_soft_nms(seg, sc, **cfg)
         elif kind == 'nms':
             seg, sc = segment_nms(seg, sc, **cfg)
         else:
-            raise ValueError(f"test_cfg.nms.type must be 'soft_nms' or 'nms', got {kind!r}")
+            raise ValueError("test_cfg.nms.type must be 'soft_nms', 'gaussian_soft_nms' or "
+                             f"'nms', got {kind!r}")
         results.append((seg * num_snippets, sc))
     return results

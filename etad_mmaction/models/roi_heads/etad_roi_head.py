@@ -1,0 +1,387 @@
+"""ETAD's proposal stage as a cascade RoI head (Sec. 3.2-3.3, App. A.2-A.3, B.2).
+
+Shaped like MMDetection's ``CascadeRoIHead``: a proposal sampler (DPS), a
+temporal RoI extractor, one :class:`ProposalEvaluationHead` per stage, and the
+stages' training targets and loss masks, configured per stage by
+``train_cfg``; inference scoring and boundary selection by ``test_cfg``.
+"""
+from typing import Callable, Dict, List, Optional
+
+import torch
+from mmengine.model import BaseModule, ModuleList
+from torch import Tensor
+
+from mmaction.registry import MODELS, TASK_UTILS
+from etad_mmaction.structures import pairwise_tiou
+from ..losses.etad_loss import global_count
+from ..utils.post_processing import boundary_selection_mask
+from ..utils.proposal_map import valid_proposals
+from ..utils.targets import proposal_targets
+
+Generator = Callable[[object, str], torch.Generator]
+
+TRAIN_DEFAULTS = dict(stage_pos_iou_thrs=(0.7, 0.8, 0.9), iou_cls_pos_thr=0.9,
+                      iou_reg_bins=(0.3, 0.7), gt_assignment='per_stage',
+                      boundary_labels='radius', negatives='per_video')
+TEST_DEFAULTS = dict(score='paper', boundary_lookup='anchor', peak_ratio=0.5,
+                     proposal_chunk=4096, selected_only=True)
+_CHOICES = dict(gt_assignment=('per_stage', 'initial'), boundary_labels=('radius', 'snippet'),
+                negatives=('per_video', 'batch_ratio'), score=('paper', 'released'),
+                boundary_lookup=('anchor', 'refined'))
+
+
+def _merge(defaults: dict, cfg: Optional[dict], key: str) -> dict:
+    out = dict(defaults)
+    unknown = set(cfg or {}) - set(defaults)
+    if unknown:
+        raise KeyError(f'{key} has unknown keys {sorted(unknown)}; expected {sorted(defaults)}')
+    out.update(cfg or {})
+    for name, choices in _CHOICES.items():
+        if name in out and out[name] not in choices:
+            raise ValueError(f'{key}.{name} must be one of {choices}, got {out[name]!r}')
+    return out
+
+
+def matched_targets(proposals: Tensor, matched: Tensor, num_snippets: int,
+                    has_gt: Tensor) -> Dict[str, Tensor]:
+    """Targets against ground truth matched once (the authors' code): ``iou`` of
+    each proposal with its matched segment (no epsilon) and the offsets computed
+    on normalised ``[0, 1]`` coordinates with the authors' epsilons
+    (lengths >= 1e-6, ``log(w_g / w_a + 1e-6)``). ``proposals, matched [..., 2]``."""
+    a, g = proposals / num_snippets, matched / num_snippets
+    inter = (torch.minimum(a[..., 1], g[..., 1])
+             - torch.maximum(a[..., 0], g[..., 0])).clamp(min=0)
+    iou = inter / ((a[..., 1] - a[..., 0]) + (g[..., 1] - g[..., 0]) - inter)
+    a_len = (a[..., 1] - a[..., 0]).clamp(min=1e-6)
+    g_len = (g[..., 1] - g[..., 0]).clamp(min=1e-6)
+    ds, de = (g[..., 0] - a[..., 0]) / a_len, (g[..., 1] - a[..., 1]) / a_len
+    offsets = torch.stack([ds, de, (ds + de) / 2, torch.log(g_len / a_len + 1e-6)], dim=-1)
+    has = has_gt.view(*([1] * (iou.dim() - 2)), -1, 1).to(iou.dtype)      # videos: dim -2
+    return dict(iou=torch.nan_to_num(iou) * has, offsets=offsets * has.unsqueeze(-1))
+
+
+def ratio_sampled(pos: Tensor, uniforms: Tensor):
+    """The authors' negative draw, per stage over the whole (global) batch:
+    with ``r = #pos / #neg``, an entry is a sampled negative when
+    ``u * [negative] > 1 - r``; without positives every entry is a negative
+    (their fallback). ``pos, uniforms [S, ...]`` -> float weights (pos, neg)."""
+    dims = tuple(range(1, pos.dim()))
+    counts = global_count(torch.stack([pos.sum(dims), (~pos).sum(dims)]))   # [2, S]
+    shape = (-1, *([1] * (pos.dim() - 1)))
+    ratio = (counts[0] / counts[1]).view(shape)
+    neg = ((uniforms * (~pos)) > (1 - ratio)).to(uniforms.dtype)
+    none = (counts[0] == 0).view(shape)
+    return (pos.to(uniforms.dtype) * ~none, torch.where(none, torch.ones_like(neg), neg))
+
+
+def ratio_sampled_iou_reg(iou: Tensor, uniforms_mid: Tensor, uniforms_low: Tensor,
+                          bins=(0.3, 0.7)) -> Tensor:
+    """The authors' IoU-regression weights: every high-IoU proposal plus middle
+    and low ones drawn with ratios ``#high / #middle`` and ``#high / #low``; all
+    proposals (weight 1) when a stage has no high one. ``[S, ...]`` -> float."""
+    lo, hi = bins
+    high, mid, low = iou > hi, (iou > lo) & (iou <= hi), iou <= lo
+    dims = tuple(range(1, iou.dim()))
+    c = global_count(torch.stack([high.sum(dims), mid.sum(dims), low.sum(dims)]))  # [3, S]
+    shape = (-1, *([1] * (iou.dim() - 1)))
+    h, m, lw = (x.view(shape) for x in c)
+    w = (high.to(iou.dtype) + ((uniforms_mid * mid) > (1 - h / m)).to(iou.dtype)
+         + ((uniforms_low * low) > (1 - h / lw)).to(iou.dtype))
+    return torch.where(h == 0, torch.ones_like(w), w)
+
+
+@MODELS.register_module()
+class ETADRoIHead(BaseModule):
+    """Cascade of proposal evaluation stages on the dense proposal map.
+
+    Args:
+        num_snippets (int), max_duration (int): the proposal map (set by the
+            localizer).
+        num_stages (int): cascade stages (3).
+        stage_head (dict): :class:`ProposalEvaluationHead` config, one copy per stage.
+        roi_extractor (dict): :class:`TemporalRoIExtractor` config.
+        proposal_sampler (dict, optional): DPS at training (``TASK_UTILS``, e.g.
+            ``dict(type='RandomProposalSampler', ratio=0.06)``); ``None``: all.
+        test_proposal_sampler (dict, optional): proposals at inference (default all).
+        train_cfg (dict): ``stage_pos_iou_thrs`` (regression positives per stage),
+            ``iou_cls_pos_thr`` (IoU-classifier positives), ``iou_reg_bins``,
+            ``gt_assignment`` (``'per_stage'``: each stage's proposals matched to
+            their best ground truth; ``'initial'``: matched once to the sampled
+            proposals and reused, the authors' code), ``boundary_labels``
+            (``'radius'``: start/end within the boundary radius of a ground-truth
+            boundary; ``'snippet'``: the snippet target at ``int(start)`` /
+            ``int(end)``, the authors' code), ``negatives`` (``'per_video'``: as
+            many random negatives as positives per video, balanced losses;
+            ``'batch_ratio'``: the authors' ratio draws over the batch for the IoU
+            classifier, the IoU regression and the start/end classifier).
+        test_cfg (dict): ``score`` (``'paper'``: ``p_s p_e mean_i(c_i r_i)``;
+            ``'released'``: ``mean_i(c_i) mean_i(r_i)``), ``boundary_lookup``
+            (``'anchor'``: selection masks at the proposal's first and last
+            snippet; ``'refined'``: at ``int(start)`` / ``int(end)`` of the refined
+            proposal, the authors' code), ``peak_ratio``, ``proposal_chunk``,
+            ``selected_only`` (anchor lookup: evaluate only selected proposals).
+    """
+
+    def __init__(self, num_snippets: int = 128, max_duration: Optional[int] = None,
+                 num_stages: int = 3,
+                 stage_head: dict = dict(type='ProposalEvaluationHead'),
+                 roi_extractor: dict = dict(type='TemporalRoIExtractor'),
+                 proposal_sampler: Optional[dict] = dict(type='RandomProposalSampler',
+                                                         ratio=0.06),
+                 test_proposal_sampler: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.num_snippets = num_snippets
+        self.max_duration = max_duration or num_snippets
+        self.train_cfg = _merge(TRAIN_DEFAULTS, train_cfg, 'model.roi_head.train_cfg')
+        self.test_cfg = _merge(TEST_DEFAULTS, test_cfg, 'model.roi_head.test_cfg')
+        thrs = tuple(float(t) for t in self.train_cfg['stage_pos_iou_thrs'])
+        if len(thrs) != num_stages:
+            raise ValueError(f'model.roi_head.train_cfg.stage_pos_iou_thrs has {len(thrs)} '
+                             f'values for num_stages={num_stages}')
+        self.train_cfg['stage_pos_iou_thrs'] = thrs
+        self.num_stages = num_stages
+        self.roi_extractor = MODELS.build(dict(dict(type='TemporalRoIExtractor'),
+                                               **roi_extractor))
+        ext = self.roi_extractor
+        self.stages = ModuleList()
+        for _ in range(num_stages):
+            cfg = dict(dict(type='ProposalEvaluationHead'), **stage_head)
+            cfg.setdefault('boundary_bins', ext.boundary_bins)
+            cfg.setdefault('extended_bins', ext.extended_bins)
+            if (cfg['boundary_bins'], cfg['extended_bins']) != (ext.boundary_bins,
+                                                               ext.extended_bins):
+                raise ValueError('model.roi_head.stage_head bins (boundary_bins, '
+                                 'extended_bins) differ from roi_extractor\'s')
+            self.stages.append(MODELS.build(cfg))
+        self.proposal_sampler = self._build_sampler(proposal_sampler,
+                                                    'model.roi_head.proposal_sampler')
+        self.test_proposal_sampler = self._build_sampler(
+            test_proposal_sampler, 'model.roi_head.test_proposal_sampler')
+        self.register_buffer('anchors', valid_proposals(num_snippets, self.max_duration),
+                             persistent=False)                   # [n, 2] long
+
+    @property
+    def in_channels(self) -> int:
+        return self.stages[0].in_channels
+
+    @staticmethod
+    def _build_sampler(cfg, key):
+        if cfg is None:
+            return None
+        try:
+            return TASK_UTILS.build(cfg)
+        except KeyError as err:
+            raise KeyError(f'{key}: unknown sampler type {cfg.get("type")!r} ({err})') from None
+        except ValueError as err:
+            raise ValueError(f'{key}: {err}') from None
+
+    # ------------------------------------------------------------ proposals
+    def _kernel_features(self, x: Tensor) -> Tensor:
+        """Cheap proposal features for feature-guided samplers (FPS, DPP): the mean
+        enhanced snippet feature over each proposal (prefix sums) plus its normalised
+        start, end and length. ``x [C, T]`` -> ``[n, C + 3]``."""
+        t = self.num_snippets
+        csum = torch.nn.functional.pad(x.detach().cumsum(dim=1), (1, 0))   # [C, T+1]
+        s, e = self.anchors[:, 0], self.anchors[:, 1]
+        pooled = (csum[:, e] - csum[:, s]) / (e - s).to(x.dtype)           # [C, n]
+        geo = torch.stack([s / t, e / t, (e - s) / t], dim=1).to(x.dtype)
+        return torch.cat([pooled.t(), geo], dim=1)
+
+    def sample_proposals(self, x: Tensor, data_samples, sampler, generator: Generator,
+                         gts=None) -> Tensor:
+        """Pick ``k`` proposals of the map per video -> ``[B, k, 2]`` float
+        (all proposals when ``sampler`` is None)."""
+        anchors = self.anchors
+        n = anchors.shape[0]
+        if sampler is None:
+            return anchors.float().unsqueeze(0).expand(x.shape[0], -1, -1)
+        picked = []
+        req = getattr(sampler, 'requires', ())
+        for i, ds in enumerate(data_samples):
+            kw = dict(coords=anchors)
+            if 'features' in req:
+                kw['features'] = self._kernel_features(x[i])
+            if 'ious' in req or 'scales' in req:
+                af = anchors.float()
+                gt = gts[i] if gts is not None else ds.gt_instances.segments
+                kw['ious'] = (pairwise_tiou(af, gt.to(af)).max(dim=1).values
+                              if gt.numel() else af.new_zeros(n))
+                kw['scales'] = (af[:, 1] - af[:, 0]) / self.num_snippets
+            picked.append(sampler(n, generator=generator(ds, 'dps'), **kw).view(1, -1))
+        # one transfer and one gather for the batch (every video gets the same k);
+        # non-blocking: a blocking host-to-device copy waits for the queued kernels
+        index = torch.cat([i.to(picked[0].device) for i in picked])
+        index = index.to(anchors.device, non_blocking=True)
+        return anchors[index].float()
+
+    # ------------------------------------------------------------ cascade
+    def forward(self, x: Tensor, proposals: Tensor) -> List[Dict[str, Tensor]]:
+        """``x [B, C, T]`` (neck output), ``proposals [B, N, 2]`` -> one dict per
+        stage; stage ``i + 1`` reads stage ``i``'s refinements, detached."""
+        return self.forward_stages([s.stage_features(x) for s in self.stages], proposals)
+
+    def forward_stages(self, feats: List[Tensor], proposals: Tensor) -> List[Dict[str, Tensor]]:
+        """Like :meth:`forward` with each stage's :meth:`stage_features` given
+        (computed once when proposals run in chunks)."""
+        outputs = []
+        for stage, x in zip(self.stages, feats):
+            out = stage(x, proposals, self.roi_extractor(proposals, x.shape[2]))
+            out['proposals'] = proposals
+            outputs.append(out)
+            proposals = out['refined'].detach()
+        return outputs
+
+    # ------------------------------------------------------------ training
+    def loss_inputs(self, x: Tensor, data_samples, gts, boundary_targets: Tensor,
+                    boundary_radius: float, generator: Generator) -> dict:
+        """Sample proposals, run the cascade and build every stage's targets and
+        loss masks at once (``[S, B, N]`` stacks, stage-major).
+
+        ``gts``: ``(padded [B, G, 2], valid [B, G])``; ``boundary_targets``:
+        the snippet start/end targets ``[B, 2, T]``. Returns ``outputs`` (list of
+        stage dicts), ``targets`` (``iou``, ``offsets``, ``start_cls``,
+        ``end_cls``) and ``masks`` for :class:`ETADLoss`.
+        """
+        cfg = self.train_cfg
+        gt_list = [g[v] for g, v in zip(*gts)]
+        proposals = self.sample_proposals(x, data_samples, self.proposal_sampler, generator,
+                                          gt_list)
+        outputs = self(x, proposals)
+        s, (b, n) = len(outputs), proposals.shape[:2]
+        stacked = torch.cat([out['proposals'] for out in outputs])           # [S*B, N, 2]
+        padded, valid = gts
+        tgt = proposal_targets(stacked, (padded.repeat(s, 1, 1), valid.repeat(s, 1)),
+                               boundary_radius)
+        targets = {k: v.view(s, b, *v.shape[1:]) for k, v in tgt.items()}
+        if cfg['gt_assignment'] == 'initial':
+            ious = pairwise_tiou(proposals, padded.to(proposals)).masked_fill(
+                ~valid[:, None, :], -1.0)
+            arg = ious.argmax(dim=2, keepdim=True).expand(-1, -1, 2)
+            matched = torch.gather(padded.to(proposals), 1, arg)             # [B, N, 2]
+            m = matched_targets(stacked.view(s, b, n, 2), matched.unsqueeze(0),
+                                self.num_snippets, valid.any(dim=1))
+            targets.update(m)
+        if cfg['boundary_labels'] == 'snippet':
+            idx = stacked.view(s, b, n, 2).long().clamp(0, self.num_snippets - 1)
+            bt = boundary_targets.unsqueeze(0).expand(s, -1, -1, -1)         # [S, B, 2, T]
+            targets['start_cls'] = torch.gather(bt[:, :, 0], 2, idx[..., 0])
+            targets['end_cls'] = torch.gather(bt[:, :, 1], 2, idx[..., 1])
+        iou = targets['iou']
+        thr = torch.tensor(cfg['stage_pos_iou_thrs']).to(iou.device, non_blocking=True)
+        masks = dict(reg_pos=iou > thr.view(-1, 1, 1))
+        cls_pos = iou > cfg['iou_cls_pos_thr']
+        if cfg['negatives'] == 'per_video':
+            masks['iou_cls_pos'] = cls_pos
+            masks['iou_cls_neg'] = self.sample_negatives(cls_pos, data_samples, generator)
+            lo, hi = cfg['iou_reg_bins']
+            masks['iou_reg_bins'] = (iou <= lo, (iou > lo) & (iou <= hi), iou > hi)
+        else:
+            u = self.uniforms(data_samples, generator, s, n).to(iou.device, non_blocking=True)
+            masks.update(released_code_masks(targets, u, cfg['iou_cls_pos_thr'],
+                                              cfg['iou_reg_bins']))
+        return dict(outputs=outputs, targets=targets, masks=masks)
+
+    @staticmethod
+    def uniforms(data_samples, generator: Generator, num_stages: int, n: int) -> Tensor:
+        """Five uniform draws per proposal, stage and video from the video's own
+        generators -> ``[5, S, B, N]`` (IoU classifier, IoU middle, IoU low, start,
+        end): the draws do not depend on how the batch is split."""
+        u = torch.stack([torch.stack([torch.rand(5, n, generator=generator(ds, f'neg{st}'))
+                                      for ds in data_samples], dim=1)
+                         for st in range(num_stages)], dim=1)                # [5, S, B, N]
+        return u
+
+    @staticmethod
+    def sample_negatives(pos: Tensor, data_samples, generator: Generator) -> Tensor:
+        """Per video, as many random negatives as positives (A.3). ``pos [S, B, N]``.
+
+        Each video draws one uniform key per proposal and stage from its own
+        generator (seeded by run seed, epoch, video index and stage); its ``k``
+        negatives with the smallest keys are taken, ``k = min(#positives,
+        #negatives)``. Batched on the device, without host synchronisation.
+        """
+        n = pos.shape[-1]
+        keys = torch.stack([torch.rand(n, generator=generator(ds, f'neg{st}'))
+                            for st in range(pos.shape[0]) for ds in data_samples])
+        keys = keys.view(pos.shape).to(pos.device, non_blocking=True)
+        keys = keys.masked_fill(pos, 2.0)                                 # negatives first
+        rank = keys.argsort(dim=-1).argsort(dim=-1)
+        k = torch.minimum(pos.sum(dim=-1), (~pos).sum(dim=-1)).unsqueeze(-1)
+        return (~pos) & (rank < k)
+
+    # ------------------------------------------------------------ inference
+    def predict(self, x: Tensor, boundary: Tensor, anchors: Tensor) -> Dict[str, Tensor]:
+        """Score ``anchors [B, n, 2]`` (all proposals or a test sampler's).
+
+        Returns ``segments [B, n, 2]`` (the average of the stages' refinements),
+        ``scores [B, n]`` (``test_cfg.score``; 0 where not selected), ``valid
+        [B, n]`` (boundary selection, ``test_cfg.boundary_lookup``).
+
+        With the anchor lookup, selection depends only on the boundary head, so by
+        default (``selected_only``) only selected proposals run through the
+        cascade; the others get score 0. Proposals run in chunks of
+        ``proposal_chunk`` (exact: proposals are independent).
+        """
+        cfg = self.test_cfg
+        b, n = anchors.shape[:2]
+        t = self.num_snippets
+        ratio = cfg['peak_ratio']
+        s_ok = boundary_selection_mask(boundary[:, 0], ratio, keep_first=True)
+        e_ok = boundary_selection_mask(boundary[:, 1], ratio, keep_last=True)
+        anchor_lookup = cfg['boundary_lookup'] == 'anchor'
+        if anchor_lookup:
+            s_idx, e_idx = anchors[..., 0].long(), anchors[..., 1].long() - 1
+            valid = torch.gather(s_ok, 1, s_idx) & torch.gather(e_ok, 1, e_idx)
+        order = None
+        run = anchors
+        if anchor_lookup and cfg['selected_only']:
+            # per video the selected proposals, padded to the batch maximum
+            m = max(int(valid.sum(dim=1).max()), 1)
+            order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices[:, :m]
+            run = torch.gather(anchors, 1, order.unsqueeze(-1).expand(-1, -1, 2))
+        feats = [stage.stage_features(x) for stage in self.stages]
+        chunk = int(cfg.get('proposal_chunk') or run.shape[1])
+        segs, p_iou = [], []
+        for lo in range(0, run.shape[1], chunk):
+            outs = self.forward_stages(feats, run[:, lo:lo + chunk])
+            segs.append(torch.stack([o['refined'] for o in outs]).mean(0))
+            cls = torch.stack([o['iou_cls'] for o in outs])
+            reg = torch.stack([o['iou_reg'] for o in outs])
+            p_iou.append((cls * reg).mean(0) if cfg['score'] == 'paper'
+                         else cls.mean(0) * reg.mean(0))
+        run_segs, run_iou = torch.cat(segs, dim=1), torch.cat(p_iou, dim=1)
+        if order is not None:
+            segments = anchors.clone()
+            iou = anchors.new_zeros(b, n)
+            keep = torch.gather(valid, 1, order)        # padding rows are not scattered
+            for i in range(b):
+                segments[i, order[i][keep[i]]] = run_segs[i][keep[i]]
+                iou[i, order[i][keep[i]]] = run_iou[i][keep[i]]
+        else:
+            segments, iou = run_segs, run_iou
+        if not anchor_lookup:
+            s_idx = segments[..., 0].long().clamp(0, t - 1)
+            e_idx = segments[..., 1].long().clamp(0, t - 1)
+            valid = torch.gather(s_ok, 1, s_idx) & torch.gather(e_ok, 1, e_idx)
+        if cfg['score'] == 'paper':
+            iou = iou * torch.gather(boundary[:, 0], 1, s_idx) * torch.gather(
+                boundary[:, 1], 1, e_idx)
+        return dict(segments=segments, scores=iou * valid, valid=valid)
+
+
+def released_code_masks(targets: Dict[str, Tensor], uniforms: Tensor,
+                        iou_cls_pos_thr: float = 0.9, iou_reg_bins=(0.3, 0.7)
+                        ) -> Dict[str, Tensor]:
+    """The authors' loss masks from fixed uniforms ``[5, S, B, N]`` (IoU classifier,
+    IoU middle, IoU low, start, end): see :func:`ratio_sampled` and
+    :func:`ratio_sampled_iou_reg`. The start/end labels are positive above 0.5."""
+    iou = targets['iou']
+    u = uniforms.to(iou.dtype)
+    cls_pos, cls_neg = ratio_sampled(iou > iou_cls_pos_thr, u[0])
+    s_pos, s_neg = ratio_sampled(targets['start_cls'] > 0.5, u[3])
+    e_pos, e_neg = ratio_sampled(targets['end_cls'] > 0.5, u[4])
+    return dict(iou_cls_pos=cls_pos, iou_cls_neg=cls_neg,
+                iou_reg_weight=ratio_sampled_iou_reg(iou, u[1], u[2], iou_reg_bins),
+                start_pos=s_pos, start_neg=s_neg, end_pos=e_pos, end_neg=e_neg)

@@ -1,0 +1,63 @@
+"""Convert a checkpoint of the authors' released ETAD trainer to this project.
+
+    python tools/model_converters/convert_official_etad.py SRC DST
+    python tools/test.py configs/etad/etad-official_anet-tsp_feature.py DST
+
+``SRC``: ``{'state_dict': ...}`` as their trainer saves it (``epoch_5.pth.tar``),
+or a bare state dict, with or without ``module.`` prefixes. ``DST`` is an
+MMEngine checkpoint that the official-code preset loads strictly.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help="the authors' checkpoint (.pth / .pth.tar)")
+    parser.add_argument('dst', help='output MMEngine checkpoint (.pth)')
+    parser.add_argument('--config', default=None,
+                        help='check that DST loads strictly into this config '
+                             '(default: configs/etad/etad-official_anet-tsp_feature.py '
+                             'next to this tool)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import etad_mmaction  # noqa: F401  (registers the modules)
+    from etad_mmaction.models.converters import convert_official_state_dict
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    try:
+        ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 - name the file whatever torch raises
+        raise SystemExit(f'cannot read {args.src}: {err}') from None
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise SystemExit(f'{args.src} holds no state dict of tensors')
+    try:
+        converted = convert_official_state_dict(state)
+    except KeyError as err:
+        raise SystemExit(f'{args.src}: {err.args[0]}') from None
+    config = args.config or osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs',
+                                     'etad', 'etad-official_anet-tsp_feature.py')
+    model = MODELS.build(Config.fromfile(config).model)
+    missing, unexpected = model.load_state_dict(converted, strict=False)
+    if missing or unexpected:
+        raise SystemExit(f'{args.src} does not fit {config}: missing {missing[:8]}, '
+                         f'unexpected {unexpected[:8]}')
+    meta = dict(converted_from=osp.abspath(args.src), config=osp.abspath(config),
+                epoch=ckpt.get('epoch') if isinstance(ckpt, dict) else None)
+    tmp = f'{args.dst}.{os.getpid()}.tmp'
+    torch.save(dict(meta=meta, state_dict=converted), tmp)
+    os.replace(tmp, args.dst)
+    print(f'wrote {args.dst} ({len(converted)} tensors) for {config}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
