@@ -13,9 +13,9 @@ model = dict(
                            boundary_bins=8, samples_per_bin=2, context_ratio=0.5),
         stage_head=dict(type='ProposalEvaluationHead', in_channels=256, roi_channels=128,
                         hidden_dims=(512, 128, 128, 128)),
-        # Detector Proposal Sampling: 6% random at training, all proposals at test (C.3)
+        # Detector Proposal Sampling: 6% random at training; at test all proposals unless
+        # test_proposal_sampler=dict(type='GridProposalSampler', ratio=...) is set (C.3)
         proposal_sampler=dict(type='RandomProposalSampler', ratio=0.06),
-        test_proposal_sampler=None,
         train_cfg=dict(stage_pos_iou_thrs=(0.7, 0.8, 0.9), iou_cls_pos_thr=0.9,
                        iou_reg_bins=(0.3, 0.7), gt_assignment='per_stage',
                        boundary_labels='radius', negatives='per_video'),
