@@ -122,3 +122,31 @@ def test_output_layout_is_what_the_feature_dataset_reads(recognizer, tmp_path):
     ds = ActivityNetFeatureDataset(ann_file=str(ann), data_prefix=dict(feature=str(out)),
                                    feature_dim=512, num_snippets=16, test_mode=True)
     assert tuple(ds[0]['inputs'].shape) == (512, 16)
+
+
+def test_rerun_removes_leftovers_of_a_dead_run(tmp_path, monkeypatch):
+    import subprocess
+    monkeypatch.setattr(extract_features, 'build_encoder', lambda *a: (None, None, None))
+    monkeypatch.setattr(extract_features, 'extract_one',
+                        lambda path, *a: (np.ones((3, 4), np.float32), dict(fps=30.0)))
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    for name in ('a.mp4', 'b.mp4'):
+        (videos / name).write_bytes(b'')
+    out = tmp_path / 'feats'
+    (out / 'meta').mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    stale = [out / f'.a.npy.{dead.pid}.tmp', out / 'meta' / f'.a.json.{dead.pid}.tmp']
+    live = out / f'.b.npy.{os.getppid()}.tmp'          # a writer still running
+    other = out / f'.zz.npy.{dead.pid}.tmp'            # not a video of this run
+    for p in stale + [live, other]:
+        p.write_bytes(b'partial')
+    (out / 'failures.txt').write_text('a.mp4\tearlier failure\n')
+    rec = ('cfg.py', 'ckpt.pth')
+    assert extract_features.main(_args(rec, str(videos), str(out))) == 0
+    assert not any(p.exists() for p in stale) and live.exists() and other.exists()
+    assert not (out / 'failures.txt').exists()            # a stale report is removed
+    (out / 'failures.txt').write_text('a.mp4\tearlier failure\n')
+    assert extract_features.main(_args(rec, str(videos), str(out))) == 0   # all done
+    assert not (out / 'failures.txt').exists()

@@ -12,7 +12,7 @@ from mmengine.config import Config
 import etad_mmaction  # noqa: F401
 from mmaction.registry import MODELS
 
-from test_tools import ROOT, TINY, data_opts
+from test_tools import DUMP, ROOT, TINY, data_opts
 
 _spec = importlib.util.spec_from_file_location('etad_test_tool',
                                                osp.join(ROOT, 'tools', 'test.py'))
@@ -44,7 +44,11 @@ def test_test_config_loads_strictly():
     cfg = test_tool.build_cfg(args)
     assert cfg.default_hooks.checkpoint.type == 'ETADCheckpointHook'
     assert cfg.default_hooks.checkpoint.get('strict_load', True)
-    assert Config.fromfile(TINY).default_hooks.checkpoint.type == 'ETADCheckpointHook'
+    for path in (TINY, DUMP, osp.join(ROOT, 'configs', 'etad', 'etad_anet-tsp_feature.py')):
+        cfg = Config.fromfile(path, import_custom_modules=False)   # configs use the hooks
+        assert cfg.default_hooks.checkpoint.type == 'ETADCheckpointHook', path
+        assert {'ETADSamplingHook', 'NonFiniteCheckHook'} <= {h['type'] for h in
+                                                              cfg.custom_hooks}, path
 
 
 def test_checkpoint_of_another_model_is_an_error(tmp_path):

@@ -36,7 +36,7 @@ from mmaction.registry import HOOKS
 
 from .hooks import unwrap
 
-_TMP = re.compile(r'^\..+\.(\d+)\.tmp$')
+_TMP = re.compile(r'^\.(.+)\.(\d+)\.tmp$')  # .<target>.<pid>.tmp
 
 
 class CheckpointMismatchError(RuntimeError):
@@ -55,15 +55,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_dead_temporaries(folder: str) -> List[str]:
-    """Remove ``.<name>.<pid>.tmp`` files whose writer process is gone; returns them."""
+def remove_dead_temporaries(folder: str, targets=None) -> List[str]:
+    """Remove ``.<target>.<pid>.tmp`` files whose writer process is gone (only
+    those of ``targets`` when given); returns their paths."""
     removed = []
     if not osp.isdir(folder):
         return removed
     for name in sorted(os.listdir(folder)):
         m = _TMP.match(name)
         path = osp.join(folder, name)
-        if m and osp.isfile(path) and not _pid_alive(int(m.group(1))):
+        if not m or (targets is not None and m.group(1) not in targets):
+            continue
+        if osp.isfile(path) and not _pid_alive(int(m.group(2))):
             try:
                 os.remove(path)
                 removed.append(path)

@@ -144,6 +144,16 @@ def save_atomic(array, out_path: str):
             os.remove(tmp)
 
 
+def remove_leftovers(out_dir: str, videos) -> None:
+    """Remove the temporaries (``.<video>.npy.<pid>.tmp``, ``meta/.<video>.json.<pid>.tmp``)
+    that a killed run left for this rank's videos; a live writer's are kept."""
+    from etad_mmaction.engine.checkpoint_hook import remove_dead_temporaries
+    stems = [osp.splitext(osp.basename(v))[0] for v in videos]
+    for folder, ext in ((out_dir, '.npy'), (osp.join(out_dir, 'meta'), '.json')):
+        for path in remove_dead_temporaries(folder, {s + ext for s in stems}):
+            print(f'removed {path}, left by an interrupted run', file=sys.stderr)
+
+
 def main(argv=None):
     args = parse_args(argv)
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -155,17 +165,21 @@ def main(argv=None):
             device = f'cuda:{int(os.environ.get("LOCAL_RANK", rank))}'
     videos = list_videos(args.videos)[rank::world]
     os.makedirs(args.out_dir, exist_ok=True)
+    meta_dir = osp.join(args.out_dir, 'meta')
+    remove_leftovers(args.out_dir, videos)
+    report = osp.join(args.out_dir, 'failures.txt' if world == 1 else f'failures_rank{rank}.txt')
     todo = [v for v in videos
             if not osp.exists(osp.join(args.out_dir, osp.splitext(osp.basename(v))[0] + '.npy'))]
     print(f'[rank {rank}] {len(videos)} videos, {len(videos) - len(todo)} already done',
           file=sys.stderr)
     if not todo:
+        if osp.exists(report):  # of an earlier run; nothing failed since
+            os.remove(report)
         return 0
     encoder, mean, std = build_encoder(args.config, args.checkpoint, device)
     import torch
     # not a property of one video: stop at once instead of failing every video
     fatal = (ImportError, MemoryError, torch.cuda.OutOfMemoryError)
-    meta_dir = osp.join(args.out_dir, 'meta')
     os.makedirs(meta_dir, exist_ok=True)
     failures = []
     iterator = todo
@@ -188,7 +202,6 @@ def main(argv=None):
             if os.environ.get('ETAD_DEBUG'):
                 traceback.print_exc()
     if failures:
-        report = osp.join(args.out_dir, 'failures.txt' if world == 1 else f'failures_rank{rank}.txt')
         with open(report, 'w') as f:
             f.writelines(f'{p}\t{e}\n' for p, e in failures)
         print(f'[rank {rank}] {len(failures)} of {len(todo)} videos failed (see {report}):',
@@ -196,6 +209,8 @@ def main(argv=None):
         for p, e in failures:
             print(f'  {p}: {e}', file=sys.stderr)
         return 1
+    if osp.exists(report):  # a stale report of an earlier run
+        os.remove(report)
     print(f'[rank {rank}] done: {len(todo)} videos -> {args.out_dir}', file=sys.stderr)
     return 0
 
