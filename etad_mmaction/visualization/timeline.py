@@ -26,6 +26,8 @@ def plot_timeline(result: dict, out_file: str, ground_truth: Optional[Sequence] 
         ground_truth: ``[(start, end, label), ...]`` in seconds, drawn above the axis.
         top_k: predictions drawn below the axis, best first.
         color_by: ``'score'`` or ``'iou'`` (max tIoU with the ground truth; needs it).
+
+    Returns the names of the lanes drawn, top to bottom.
     """
     if color_by not in ('score', 'iou'):
         raise ValueError(f"color_by must be 'score' or 'iou', got {color_by!r}")
@@ -45,7 +47,8 @@ def plot_timeline(result: dict, out_file: str, ground_truth: Optional[Sequence] 
         ax.barh(y, end - start, left=start, height=0.26, color='#d62728')
         ax.text(start, y + 0.17, str(label), fontsize=7, va='bottom')
         y += 0.32
-    ax.axhline(0, color='black', linewidth=1)
+    if gts:
+        ax.axhline(0, color='black', linewidth=1)
     y = -0.6
     gt_segs = [(s, e) for s, e, _ in gts]
     for d in dets:
@@ -56,8 +59,15 @@ def plot_timeline(result: dict, out_file: str, ground_truth: Optional[Sequence] 
                 va='center')
         y -= 0.32
     ax.set_xlim(0, duration * 1.12)
-    ax.set_ylim(y - 0.2, 0.6 + 0.32 * max(len(gts), 1))
-    ax.set_yticks([])
+    # a lane for the ground truth only when there is one; each lane named on the axis
+    top = 0.6 + 0.32 * (len(gts) - 1) + 0.45 if gts else -0.3
+    ax.set_ylim(y - 0.2, top)
+    ticks, lanes = [(y + 0.32 - 0.6) / 2 if dets else -0.6], ['detections']
+    if gts:
+        ticks.insert(0, 0.6 + 0.32 * (len(gts) - 1) / 2)
+        lanes.insert(0, 'ground truth')
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(lanes)
     ax.set_xlabel('time (s)')
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
     fig.colorbar(sm, ax=ax, label='score' if color_by == 'score' else 'tIoU with ground truth')
@@ -68,3 +78,4 @@ def plot_timeline(result: dict, out_file: str, ground_truth: Optional[Sequence] 
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
     os.replace(tmp, out_file)
+    return lanes
