@@ -190,3 +190,46 @@ def test_converter_tool_writes_a_checkpoint_the_preset_loads_strictly(tmp_path, 
                          capture_output=True, text=True)
     assert run.returncode != 0 and 'mystery.weight' in run.stderr
     assert not (tmp_path / 'x.pth').exists()
+
+
+def test_roi_align_taps_equal_torchvision():
+    """The 'roi_align' convention equals torchvision's roi_align(aligned=False) on a
+    [C, T, 1] map, including regions past the ends, inverted and shorter than one snippet."""
+    torchvision = pytest.importorskip('torchvision')
+    from etad_mmaction.models.roi_heads import TemporalRoIExtractor
+    torch.manual_seed(4)
+    t, c = 20, 3
+    feats = torch.randn(2, c, t, dtype=torch.float64)
+    props = torch.tensor([[[0.0, 20.0], [3.3, 7.9], [-4.0, 2.0], [18.5, 26.0]],
+                          [[5.0, 5.2], [9.0, 8.0], [-30.0, -25.0], [0.4, 19.6]]],
+                         dtype=torch.float64)
+    ext = TemporalRoIExtractor(convention='roi_align', extended_bins=8, boundary_bins=2,
+                               boundary_from_extended=True)
+    (bd_idx, bd_w), (x_idx, x_w) = ext(props, t)
+    got = TemporalRoIExtractor.gather(feats, (x_idx, x_w))[0].view(2, 4, 8, c)
+    lo, hi = ext.regions(props)[..., 2, 0], ext.regions(props)[..., 2, 1]
+    boxes = torch.stack([torch.arange(2, dtype=torch.float64).repeat_interleave(4),
+                         torch.zeros(8, dtype=torch.float64), lo.reshape(-1),
+                         torch.ones(8, dtype=torch.float64), hi.reshape(-1)], 1)
+    ref = torchvision.ops.roi_align(feats.unsqueeze(-1), boxes, output_size=(8, 1),
+                                    aligned=False)[..., 0]           # [8, C, bins]
+    torch.testing.assert_close(got.reshape(8, 8, c).transpose(1, 2), ref, atol=1e-12, rtol=0)
+    start = TemporalRoIExtractor.gather(feats, (bd_idx[:, :, :1], bd_w[:, :, :1]))[0]
+    torch.testing.assert_close(start.view(2, 4, 2, c), got[:, :, :2], atol=1e-12, rtol=0)
+
+
+def test_gaussian_soft_nms_equals_the_authors_loop():
+    from etad_mmaction.structures import segment_gaussian_soft_nms
+    from official_etad_reference import reference_soft_nms
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 30, 150):
+        s = rng.uniform(-0.1, 0.9, n)
+        seg = np.stack([s, s + rng.uniform(0.0, 0.4, n)], 1)
+        score = rng.uniform(0, 1, n)
+        kept, sc = segment_gaussian_soft_nms(torch.from_numpy(seg), torch.from_numpy(score),
+                                             keep_last=False)
+        want = (reference_soft_nms(seg[:, 0], seg[:, 1], score) if n > 1
+                else np.array([[score[0], seg[0, 0], seg[0, 1]]]))
+        assert len(sc) == len(want) == min(100, max(n - 1, 1))
+        np.testing.assert_allclose(sc.numpy(), want[:, 0], atol=1e-12)
+        np.testing.assert_allclose(kept.numpy(), want[:, 1:], atol=1e-12)

@@ -114,7 +114,7 @@ class ETAD(BaseModel):
         self.train_cfg = dict(boundary_radius=1.5, seed=0)
         self.train_cfg.update(train_cfg or {})
         self.test_cfg = dict(nms=dict(type='soft_nms', alpha=0.4, low_threshold=0.5,
-                                      high_threshold=0.9, top_k=100))
+                                      high_threshold=0.9, top_k=100, pre_top_k=2000))
         test_cfg = dict(test_cfg or {})
         roi_head = _roi_head_from_legacy(roi_head, proposal_head, sampler, test_sampler,
                                          test_cfg)

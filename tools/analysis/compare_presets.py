@@ -1,0 +1,125 @@
+"""Paper-text preset vs official-code preset on the semi-synthetic benchmark.
+
+    python tools/analysis/compare_presets.py [--seeds 0 1 2] [--jobs 2]
+
+Both presets train on the embedded default's data and schedule
+(``configs/etad/etad_synthetic-anet_feature.py``: T = 64, 400 training / 100
+validation videos, 6 epochs, DPS 6% random); the official preset takes every model
+option of ``configs/etad/etad-official_anet-tsp_feature.py`` and its roi_align
+feature rescale. Each (preset, seed) is one ``tools/train.py`` run. Reported per
+preset: average mAP (mean and std over seeds), training time per iteration (CPU,
+from the logs), counted peak tensor memory of one step at batch 16 and the
+parameter count. Writes ``docs/benchmarks/preset_comparison_cpu.json``.
+"""
+import argparse
+import copy
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+BASE = osp.join(ROOT, 'configs', 'etad', 'etad_synthetic-anet_feature.py')
+OFFICIAL = osp.join(ROOT, 'configs', 'etad', 'etad-official_anet-tsp_feature.py')
+OUT = osp.join(ROOT, 'docs', 'benchmarks', 'preset_comparison_cpu.json')
+
+
+def preset_configs():
+    """``{'paper': Config, 'official': Config}`` on the same data and schedule."""
+    from mmengine.config import Config
+    paper = Config.fromfile(BASE)
+    official = copy.deepcopy(paper)
+    model = Config.fromfile(OFFICIAL).model.to_dict()
+    for key in ('num_snippets', 'max_duration'):
+        model[key] = paper.model[key]
+    model['neck']['in_channels'] = paper.model['neck']['in_channels']
+    official.model = model
+    pipe = [dict(type='LoadTADFeature'), dict(type='ResizeTADFeature', mode='roi_align'),
+            dict(type='PackTADInputs')]
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        official[key]['dataset']['pipeline'] = pipe
+    return dict(paper=paper, official=official)
+
+
+def train(cfg_file: str, work_dir: str, seed: int) -> dict:
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_file, '--work-dir',
+           work_dir, '--cfg-options', f'randomness.seed={seed}']
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f'{" ".join(cmd)} failed:\n{run.stderr[-3000:]}')
+    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    rows = [json.loads(line) for line in open(logs[-1])]
+    val = [r for r in rows if any('mAP' in k for k in r)][-1]
+    times = [r['time'] for r in rows if 'time' in r and 'loss' in r][5:]
+    return dict(seed=seed, metrics={k: v for k, v in val.items() if 'mAP' in k},
+                s_per_iter=float(np.median(times)) if times else None)
+
+
+def step_cost(cfg) -> dict:
+    """Parameters and counted peak tensor memory of one training step at batch 16."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from mmaction.registry import DATASETS, MODELS
+    from step_profile import profile_step
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    data = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = pseudo_collate([data[i] for i in range(16)])
+    prof = profile_step(model.train(), torch.stack(batch['inputs']).float(),
+                        batch['data_samples'])
+    return dict(params=sum(p.numel() for p in model.parameters()),
+                peak_tensor_mb=round(prof['peak_tensor_mb'], 1), ops=prof['ops'])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--jobs', type=int, default=2, help='training runs at once')
+    parser.add_argument('--work-root', default=osp.join(ROOT, 'work_dirs', 'compare_presets'))
+    parser.add_argument('--out', default=OUT)
+    args = parser.parse_args()
+    import etad_mmaction  # noqa: F401
+    from mmengine.registry import DefaultScope
+    DefaultScope.get_instance('compare_presets', scope_name='mmaction')
+    from etad_mmaction.datasets.synthetic import ensure_synthetic_dataset
+    cfgs = preset_configs()
+    ds = cfgs['paper'].train_dataloader.dataset
+    ensure_synthetic_dataset(osp.join(ROOT, ds['data_root']), **ds['synthetic'])
+    tmp = tempfile.mkdtemp(prefix='compare_presets_')
+    files = {}
+    for name, cfg in cfgs.items():
+        files[name] = osp.join(tmp, f'{name}.py')
+        cfg.dump(files[name])
+    jobs = [(name, seed) for seed in args.seeds for name in cfgs]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        done = list(pool.map(lambda j: train(files[j[0]], osp.join(args.work_root,
+                                                                 f'{j[0]}_s{j[1]}'), j[1]),
+                             jobs))
+    result = dict(command='python ' + ' '.join(sys.argv), base_config=BASE,
+                  official_config=OFFICIAL, seeds=args.seeds, presets={})
+    for name, cfg in cfgs.items():
+        runs = [r for (n, _), r in zip(jobs, done) if n == name]
+        avg = [r['metrics'].get('avg_mAP', np.nan) for r in runs]
+        result['presets'][name] = dict(runs=runs, avg_mAP_mean=float(np.mean(avg)),
+                                       avg_mAP_std=float(np.std(avg, ddof=1))
+                                       if len(avg) > 1 else 0.0, **step_cost(cfg))
+    tmp_out = f'{args.out}.{os.getpid()}.tmp'
+    with open(tmp_out, 'w') as f:
+        json.dump(result, f, indent=1)
+    os.replace(tmp_out, args.out)
+    for name, r in result['presets'].items():
+        print(f"{name}: avg mAP {r['avg_mAP_mean']:.4f} +- {r['avg_mAP_std']:.4f}, "
+              f"s/iter {[x['s_per_iter'] for x in r['runs']]}, params {r['params']:,}, "
+              f"peak tensor {r['peak_tensor_mb']} MB")
+
+
+if __name__ == '__main__':
+    main()
