@@ -103,8 +103,10 @@ def main():
         done = list(pool.map(lambda j: train(files[j[0]], osp.join(args.work_root,
                                                                  f'{j[0]}_s{j[1]}'), j[1]),
                              jobs))
-    result = dict(command='python ' + ' '.join(sys.argv), base_config=BASE,
-                  official_config=OFFICIAL, seeds=args.seeds, presets={})
+    from benchmark import environment
+    result = dict(command='python ' + ' '.join(sys.argv), env=environment('cpu'),
+                  base_config=osp.relpath(BASE, ROOT),
+                  official_config=osp.relpath(OFFICIAL, ROOT), seeds=args.seeds, presets={})
     for name, cfg in cfgs.items():
         runs = [r for (n, _), r in zip(jobs, done) if n == name]
         avg = [r['metrics'].get('avg_mAP', np.nan) for r in runs]
