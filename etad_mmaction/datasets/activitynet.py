@@ -10,8 +10,9 @@ from .tad_dataset import TADFeatureDataset
 
 @DATASETS.register_module()
 class ActivityNetFeatureDataset(TADFeatureDataset):
-    """One sample per video; features are rescaled to ``num_snippets`` by
-    linear interpolation (``ResizeTADFeature``) and ground truth expressed on
+    """One sample per video; features are rescaled to ``num_snippets``
+    (``ResizeTADFeature``: bin averages when downsampling, linear interpolation
+    when upsampling) and ground truth expressed on
     that axis (``u = seconds / duration * T``, ``snippet_seconds = duration /
     T``, ``window_start = 0``).
 

@@ -12,7 +12,7 @@ import pytest
 from etad_mmaction.datasets import ActivityNetFeatureDataset, synthetic
 from etad_mmaction.datasets.synthetic import (ensure_synthetic_dataset,
                                               generate_synthetic_dataset)
-from etad_mmaction.datasets.windows import interpolate_features, rescale_features
+from etad_mmaction.datasets.windows import rescale_features
 
 from tad_helpers import ANET_ANNO, ANET_INFO, REPO, THUMOS_ANNO
 

@@ -18,8 +18,8 @@ def _labels(results, n):
 
 @TRANSFORMS.register_module()
 class ResizeTADFeature(BaseTransform):
-    """Rescale ``raw_feature`` ``[C, L]`` to ``[C, T]`` along time and convert the ground truth to the rescaled axis
-    (``u = seconds / duration * T``).
+    """Rescale ``raw_feature`` ``[C, L]`` to ``[C, T]`` along time and convert the
+    ground truth to the rescaled axis (``u = seconds / duration * T``).
 
     Required keys: ``raw_feature``, ``duration``, ``gt_segments_sec``,
     ``gt_labels``, and ``num_snippets`` unless given here. Added/modified:

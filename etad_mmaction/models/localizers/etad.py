@@ -155,7 +155,8 @@ class ETAD(BaseModel):
         if feats.dim() != 3 or feats.shape[-1] != self.num_snippets:
             names = [ds.metainfo.get('video_name', '?') for ds in (data_samples or [])][:4]
             raise ValueError(f'ETAD expects features [B, C, T={self.num_snippets}] '
-                             f'(model.num_snippets) but got {tuple(feats.shape)} for videos {names}')
+                             f'(model.num_snippets) but got {tuple(feats.shape)} for videos '
+                             f'{names}')
         return feats.float() if not feats.is_floating_point() else feats
 
     def extract_feat(self, feats: Tensor):
