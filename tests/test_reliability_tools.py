@@ -6,6 +6,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -34,8 +35,12 @@ def test_out_into_a_file_parent_fails_before_the_work(tmp_path):
     assert proc.returncode != 0
     assert out in proc.stderr and 'cannot create the folder' in proc.stderr
     assert 'Traceback' not in proc.stderr
-    proc = _run([TINY, str(tmp_path / 'no_such.pth'), '--out', str(tmp_path)])
-    assert proc.returncode != 0 and 'is a folder' in proc.stderr
+    args = test_tool.parse_args([TINY, 'x.pth', '--out', str(tmp_path)])
+    with pytest.raises(SystemExit, match='is a folder'):
+        test_tool.check_output_paths(args)
+    args = test_tool.parse_args([TINY, 'x.pth', '--out', str(tmp_path / 'new' / 'sub.json')])
+    test_tool.check_output_paths(args)   # a missing folder is created
+    assert (tmp_path / 'new').is_dir()
 
 
 def test_test_config_loads_strictly():
@@ -54,6 +59,13 @@ def test_test_config_loads_strictly():
 def test_checkpoint_of_another_model_is_an_error(tmp_path):
     cfg = Config.fromfile(TINY)
     state = MODELS.build(cfg.model).state_dict()
+    good = str(tmp_path / 'this_model.pth')
+    torch.save(dict(state_dict=state, meta=dict()), good)
+    out = tmp_path / 'good' / 'sub.json'
+    proc = _run([TINY, good, '--out', str(out), '--work-dir', str(tmp_path / 'w'),
+                 '--cfg-options', *data_opts(str(tmp_path / 'data'))])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f'wrote the submission to {out}' in proc.stdout + proc.stderr and out.exists()
     key = next(k for k, v in state.items() if v.ndim >= 2)
     state[key] = torch.zeros(*[2 * n for n in state[key].shape])   # another width
     ckpt = str(tmp_path / 'other_model.pth')

@@ -283,6 +283,9 @@ class TADMetric(BaseMetric):
             notes.append(f'{res["num_unknown_video_predictions"]} detections of '
                          f'{len(res["unknown_videos"])} video(s) absent from the ground '
                          'truth counted as false positives')
+        if res['num_inverted']:
+            notes.append(f'{res["num_inverted"]} detections with start > end counted as '
+                         'false positives')
         if notes:
             logger.info('TADMetric: ' + '; '.join(notes))
         out = map_summary(res)
