@@ -12,7 +12,6 @@ import uuid
 import pytest
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -55,11 +54,24 @@ class ScriptedMetric(BaseMetric):
     def process(self, data_batch, data_samples):
         self.results.extend(data_samples)
 
+    validated = []   # epochs whose validation completed, in order
+
     def compute_metrics(self, results):
-        epoch = MessageHub.get_current_instance().get_info('epoch') + 1
+        epoch = VALIDATED_EPOCH['epoch']
         if epoch == self.crash_at:
             raise KeyboardInterrupt('killed during validation (simulated)')
+        ScriptedMetric.validated.append(epoch)
         return dict(score=SCORES[epoch])
+
+
+VALIDATED_EPOCH = {}
+
+
+class EpochOfValidationHook(Hook):
+    """Tells ``ScriptedMetric`` which (1-based) training epoch is validated."""
+
+    def before_val_epoch(self, runner):
+        VALIDATED_EPOCH['epoch'] = runner.epoch
 
 
 class DiskFullHook(Hook):
@@ -85,7 +97,8 @@ def make_runner(work, epochs=3, val=True, width=3, crash_at=None, lr=0.01, hooks
         train_dataloader=loader, optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
         train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=1),
         default_hooks=dict(checkpoint=checkpoint, logger=dict(type='LoggerHook', interval=1)),
-        custom_hooks=[dict(type='NonFiniteCheckHook'), *hooks], default_scope='mmaction',
+        custom_hooks=[dict(type='NonFiniteCheckHook'), EpochOfValidationHook(), *hooks],
+        default_scope='mmaction',
         randomness=dict(seed=0), log_level='WARNING')
     if val:
         cfg.update(val_dataloader=loader, val_cfg=dict(),
@@ -98,18 +111,38 @@ def best_files(work):
     return sorted(osp.basename(p) for p in glob.glob(osp.join(str(work), 'best_*.pth')))
 
 
+def _runtime_info(path):
+    return torch.load(path, weights_only=False)['message_hub']['runtime_info']
+
+
 def test_killed_during_validation_resumes_and_validates_that_epoch(tmp_path):
+    ScriptedMetric.validated.clear()
     with pytest.raises(KeyboardInterrupt):
         make_runner(tmp_path, crash_at=2).train()
-    # the epoch-2 checkpoint waits for its validation: the resumed run redoes epoch 2
-    assert not osp.exists(tmp_path / 'epoch_2.pth') and osp.exists(tmp_path / 'epoch_1.pth')
+    assert ScriptedMetric.validated == [1]
+    pending = _runtime_info(tmp_path / 'epoch_2.pth').get('etad_validation_pending')
     runner = make_runner(tmp_path, resume=True)
     runner.train()
+    # the resumed run validates epoch 2 first (the stock hook never did), not training it
+    assert ScriptedMetric.validated == [1, 2, 3]
     assert best_files(tmp_path) == ['best_score_epoch_2.pth']   # stock: _epoch_3
     assert runner.message_hub.get_info('best_score') == 0.9
-    # every epoch checkpoint records the best score of its epoch
-    meta = torch.load(tmp_path / 'epoch_2.pth', weights_only=False)['message_hub']
-    assert meta['runtime_info']['best_score'] == 0.9
+    # every epoch checkpoint records the best score of its epoch, nothing pending
+    info = _runtime_info(tmp_path / 'epoch_2.pth')
+    assert info['best_score'] == 0.9 and info['etad_validation_pending'] is None
+    assert pending == 2   # what the killed run's checkpoint said
+
+
+def test_uninterrupted_run_checkpoints_record_their_validation(tmp_path):
+    ScriptedMetric.validated.clear()
+    make_runner(tmp_path).train()
+    assert ScriptedMetric.validated == [1, 2, 3]
+    assert best_files(tmp_path) == ['best_score_epoch_2.pth']
+    info = _runtime_info(tmp_path / 'epoch_3.pth')
+    assert info['best_score'] == 0.9 and info['etad_validation_pending'] is None
+    runner = make_runner(tmp_path, resume=True)   # a finished run: nothing to validate
+    runner.train()
+    assert ScriptedMetric.validated == [1, 2, 3]
 
 
 def test_new_best_is_saved_before_the_old_one_is_removed(tmp_path):
@@ -118,7 +151,7 @@ def test_new_best_is_saved_before_the_old_one_is_removed(tmp_path):
     assert best_files(tmp_path) == ['best_score_epoch_1.pth']   # stock: none left
     assert not [n for n in os.listdir(tmp_path) if n.endswith('.tmp')]
     runner = make_runner(tmp_path, epochs=2, resume=True)
-    runner.train()
+    runner.train()                                   # validates epoch 2 again
     assert best_files(tmp_path) == ['best_score_epoch_2.pth']
 
 

@@ -9,11 +9,13 @@ Differences from the stock hook (same arguments, plus ``strict_load``):
   with partly random weights; ``--resume`` failed later inside the optimizer).
   ``strict_load=False`` relaxes ``load_from`` for fine-tuning and logs every
   skipped key; resuming is always strict.
-* **the epoch checkpoint follows its validation.** When an epoch is validated,
-  ``epoch_N.pth`` is written after the validation (and after the best
-  checkpoint), so it records the best score of epoch N. A run killed during
-  validation resumes from epoch N-1 and validates epoch N again; the stock hook
-  wrote ``epoch_N.pth`` first and the resumed run never validated epoch N.
+* **validation on resume.** ``epoch_N.pth`` is written before the validation
+  of epoch N (as MMEngine does) but records that this validation is pending;
+  once it has ended, the checkpoint is written again (atomically) with the best
+  score of epoch N. A run resumed from a checkpoint whose validation did not
+  end (killed during validation, or before the best checkpoint was written)
+  validates epoch N first; the stock hook never validated it, and the run
+  ended with another "best" checkpoint.
 * **new before old.** The new best checkpoint is written (atomically) before
   the previous one is removed, and so is a new epoch checkpoint before the one
   that ``max_keep_ckpts`` drops: a kill or a full disk leaves the old file or
@@ -36,6 +38,8 @@ from mmaction.registry import HOOKS
 
 from .hooks import unwrap
 
+#: runtime info: the epoch whose checkpoint was written before its validation ended
+PENDING_KEY = 'etad_validation_pending'
 _TMP = re.compile(r'^\.(.+)\.(\d+)\.tmp$')  # .<target>.<pid>.tmp
 
 
@@ -151,6 +155,8 @@ class ETADCheckpointHook(CheckpointHook):
         if is_main_process() and '://' not in str(self.out_dir):
             for path in remove_dead_temporaries(self.out_dir):
                 runner.logger.info(f'removed {path}, left by an interrupted run')
+        # last of the before_train hooks (priority VERY_LOW): the others are ready
+        self._validate_pending(runner)
 
     def _validates_after(self, runner, epoch: int) -> bool:
         """Whether the train loop validates after (1-based) ``epoch``."""
@@ -169,27 +175,35 @@ class ETADCheckpointHook(CheckpointHook):
         due = self.every_n_epochs(runner, self.interval, self.save_begin) or (
             self.save_last and self.is_last_train_epoch(runner))
         if due and self._validates_after(runner, runner.epoch + 1):
-            self._pending = runner.epoch + 1  # written after its validation
-            return
+            # the checkpoint records that its validation is still to come
+            self._pending = runner.epoch + 1
+            runner.message_hub.update_info(PENDING_KEY, self._pending)
         super().after_train_epoch(runner)
-
-    def _save_pending(self, runner) -> None:
-        if self._pending is None:
-            return
-        step, self._pending = self._pending, None
-        runner.logger.info(f'Saving checkpoint at {step} epochs')
-        self._save_checkpoint_with_step(runner, step, meta=dict(epoch=step, iter=runner.iter))
 
     def after_val_epoch(self, runner, metrics) -> None:
         super().after_val_epoch(runner, metrics)
-        self._save_pending(runner)
+        if self._pending is not None and self._pending == runner.epoch:
+            # validation done: write the epoch checkpoint again, with the best score
+            # of this epoch and nothing pending (atomic: a kill keeps the pending one)
+            step, self._pending = self._pending, None
+            runner.message_hub.update_info(PENDING_KEY, None)
+            self._save_checkpoint_with_step(runner, step, meta=dict(epoch=step,
+                                                                    iter=runner.iter))
 
-    def before_train_epoch(self, runner) -> None:
-        self._save_pending(runner)  # a validation that was due did not run
-
-    def after_train(self, runner) -> None:
-        self._save_pending(runner)
-        super().after_train(runner)
+    def _validate_pending(self, runner) -> None:
+        """On resume: validate the resumed epoch when the run that wrote its
+        checkpoint stopped before that validation ended."""
+        pending = runner.message_hub.runtime_info.get(PENDING_KEY)
+        if pending is None or pending != runner.epoch or runner.epoch == 0:
+            return
+        if runner.val_loop is None:
+            runner.logger.warning(f'the validation of epoch {pending} did not complete '
+                                  'before the run stopped, and this run does not validate')
+            return
+        runner.logger.info(f'the validation of epoch {pending} did not complete before the '
+                           'run stopped: validating it now')
+        self._pending = pending
+        runner.val_loop.run()
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         """MMEngine's logic, but an outdated checkpoint (``max_keep_ckpts``) is
@@ -273,6 +287,6 @@ class ETADCheckpointHook(CheckpointHook):
                     continue
                 runner.logger.info(f'The previous best checkpoint {old_path} is removed')
         # the stock hook then re-saves the last checkpoint so that it records the new
-        # best; a pending epoch checkpoint is written after this anyway
+        # best; a pending epoch checkpoint is written again after this anyway
         if best_ckpt_updated and self.last_ckpt is not None and self._pending is None:
             self._save_checkpoint_with_step(runner, cur_time, meta)

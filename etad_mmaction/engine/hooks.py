@@ -68,14 +68,15 @@ class NonFiniteCheckHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not outputs:
             return
-        bad = {}
-        for key, value in outputs.items():
-            if torch.is_tensor(value) and value.is_floating_point() and value.numel() == 1:
-                value = value.item()
-            if isinstance(value, float) and not math.isfinite(value):
-                bad[key] = value
-        if not bad:
+        terms = {k: v for k, v in outputs.items()
+                 if (torch.is_tensor(v) and v.is_floating_point() and v.numel() == 1)
+                 or isinstance(v, float)}
+        tensors = [v.detach().float().reshape(()) for v in terms.values() if torch.is_tensor(v)]
+        floats_ok = all(math.isfinite(v) for v in terms.values() if isinstance(v, float))
+        # one device-to-host read for all the terms
+        if floats_ok and (not tensors or bool(torch.isfinite(torch.stack(tensors)).all())):
             return
+        bad = {k: float(v) for k, v in terms.items() if not math.isfinite(float(v))}
         params = _non_finite(unwrap(runner.model).named_parameters())
         videos = _batch_videos(data_batch)
         msg = (f'non-finite loss at iteration {runner.iter + 1} (epoch {runner.epoch + 1}, '
