@@ -298,7 +298,7 @@ def _preset_comparison(d: dict) -> str:
     lines = ['### Paper-text preset vs official-code preset (semi-synthetic, CPU)', '',
              f"Command: `{d['command']}`  ", f"Machine: {_env_line(d['env'])}"
              if 'env' in d else '', '',
-             f"Both presets on the embedded default's data and schedule "
+             "Both presets on the same data and schedule "
              f"(`{d['base_config']}`), DPS 6% random, seeds {d['seeds']}; the official "
              "preset with every model "
              "option of `etad-official_anet-tsp_feature.py` and its roi_align rescale. "
