@@ -116,3 +116,14 @@ def test_check_features_tool(small_anet, tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'v_vidB.npy' in out and 'v_vidC.npy' in out
     assert 'train: 2 videos checked, 1 bad' in out and 'val: 1 videos checked, 1 bad' in out
+
+
+def test_damaged_feature_file_in_inference_detector(tmp_path):
+    from etad_mmaction.apis import inference_detector, init_detector
+    path = str(tmp_path / 'v_clip.npy')
+    np.save(path, np.random.default_rng(0).standard_normal((40, 32)).astype(np.float32))
+    _damage(path, 'truncate')
+    model = init_detector(osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py'))
+    with pytest.raises(FeatureError) as err:
+        inference_detector(model, path, duration=20.0)
+    assert 'v_clip' in str(err.value) and path in str(err.value)
