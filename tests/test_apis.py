@@ -171,3 +171,100 @@ def test_video_labels_from_an_mmaction2_recognizer(tmp_path):
     assert res['detections'][0]['label'] == 'abc'[best]
     assert res['detections'][0]['score'] == pytest.approx(
         agnostic['detections'][0]['score'] * float(probs[best]), rel=1e-5)
+
+
+def _run_demo(args, timeout=600):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'demo.py'), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=dict(__import__('os').environ, OMP_NUM_THREADS='1'))
+
+
+def test_demo_feature_model_extracts_with_a_recognizer(tmp_path):
+    """tools/demo.py on a video with a feature config: the features come from the
+    backbone of an MMAction2 recognizer given on the command line."""
+    import json
+    from mmengine.registry import DefaultScope
+    from mmaction.registry import MODELS
+    rec_cfg = Config(dict(default_scope='mmaction', model=tiny_tsm_recognizer(
+        3, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])))
+    rec_path, rec_ckpt = str(tmp_path / 'rec.py'), str(tmp_path / 'rec.pth')
+    rec_cfg.dump(rec_path)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        torch.save(dict(state_dict=MODELS.build(rec_cfg.model).state_dict(), meta={}),
+                   rec_ckpt)
+    cfg = Config.fromfile(TINY)
+    cfg.model.neck.in_channels = 512  # the recognizer's feature dimension
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.feature_dim = 512
+    cfg_path, ckpt = str(tmp_path / 'feat.py'), str(tmp_path / 'feat.pth')
+    cfg.dump(cfg_path)
+    torch.save(dict(state_dict=init_detector(cfg).state_dict(), meta={}), ckpt)
+
+    refused = _run_demo([DEMO, cfg_path, ckpt])
+    assert refused.returncode == 2 and '--extractor-config' in refused.stderr
+
+    out_json = str(tmp_path / 'dets.json')
+    run = _run_demo([DEMO, cfg_path, ckpt, '--extractor-config', rec_path,
+                     '--extractor-checkpoint', rec_ckpt, '--snippet-stride', '28',
+                     '--clip-len', '2', '--short-side', '40', '--crop', '32',
+                     '--out-json', out_json, '--scores', str(_scores(tmp_path))])
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'features: 10 snippets x 512 channels' in run.stderr  # 280 frames / 28
+    with open(out_json) as f:
+        res = json.load(f)
+    _check(res, 280 / 28, False)  # demo.mp4: 280 frames at 28 fps
+    assert {d['label'] for d in res['detections']} <= {'a', 'b', 'c'}
+    assert res['video'] == DEMO
+
+
+def _scores(tmp_path):
+    import json
+    path = tmp_path / 'scores.json'
+    path.write_text(json.dumps(dict(scores=[0.2, 0.5, 0.3], classes=['a', 'b', 'c'])))
+    return path
+
+
+E2E_DEFAULT = osp.join(ROOT, 'configs', 'etad_e2e', 'etad-e2e_tsm-r18-56-2f_synthetic-video.py')
+
+
+def test_embedded_end_to_end_default_trains_and_demos(tmp_path):
+    """The documented end-to-end path at a tiny size: the default config generates its
+    videos and pretrained encoder, trains with EGS 30%, and tools/demo.py runs the
+    checkpoint on one of its videos (with the ground-truth lane) and on real footage."""
+    import json
+    import subprocess
+    import sys
+    data, work = tmp_path / 'data', tmp_path / 'work'
+    opts = [f'model.encoder.init_cfg.checkpoint={data}/encoder_pretrained.pth',
+            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+            'param_scheduler.0.milestones=[1]', 'param_scheduler.0.end=1',
+            'train_dataloader.batch_size=2']
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{key}.dataset.data_root={data}', f'{key}.dataset.synthetic.num_train=4',
+                 f'{key}.dataset.synthetic.num_val=2', f'{key}.dataset.synthetic.num_source=8',
+                 f'{key}.dataset.synthetic.pretrain_steps=2']
+    env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
+    train = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), E2E_DEFAULT,
+                            '--work-dir', str(work), '--cfg-options', *opts], cwd=ROOT,
+                           capture_output=True, text=True, timeout=900, env=env)
+    assert train.returncode == 0, train.stderr[-3000:]
+    log = train.stdout + train.stderr
+    assert 'avg_mAP' in log and 'Loads checkpoint' in log  # evaluated; encoder pretrained
+    assert 'paramwise_options' not in log  # one line per parameter: log file only
+    assert (data / 'encoder_pretrained.pth').is_file()
+    gt = json.loads((data / 'gt.json').read_text())
+    assert sorted(v['subset'] for v in gt['database'].values()) == ['training'] * 4 + \
+        ['validation'] * 2
+    video = str(data / 'videos' / 'syn0004.mp4')
+    out_json, out_png = str(tmp_path / 'dets.json'), str(tmp_path / 'tl.png')
+    run = _run_demo([video, E2E_DEFAULT, str(work / 'epoch_1.pth'), '--label-file',
+                     str(data / 'gt.json'), '--out-json', out_json, '--out-plot', out_png])
+    assert run.returncode == 0, run.stderr[-3000:]
+    res = json.loads(open(out_json).read())
+    _check(res, gt['database']['syn0004']['duration'], True)
+    assert osp.getsize(out_png) > 0
+    real = _run_demo([DEMO, E2E_DEFAULT, str(work / 'epoch_1.pth')])
+    assert real.returncode == 0, real.stderr[-3000:]

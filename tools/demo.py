@@ -1,9 +1,17 @@
-"""Detect actions in one video with an end-to-end ETAD config + checkpoint.
+"""Detect actions in one video with an ETAD config + checkpoint.
 
     python tools/demo.py VIDEO CONFIG CHECKPOINT [--out-json dets.json] [--out-plot tl.png]
         [--scores SCORES.json | --recognizer-config CFG --recognizer-checkpoint CKPT]
         [--class-names classes.txt] [--label-file gt.json] [--top-k 10] [--color-by score|iou]
+        [--extractor-config CFG --extractor-checkpoint CKPT [--snippet-stride 16]
+         [--clip-len 8] [--frame-interval 1] [--short-side 256] [--crop 224] [--chunk 32]]
         [--device cpu]
+
+With an end-to-end config (``ETADEndToEnd``) the model reads the video itself. With a
+feature config (``ETAD``) the video's snippet features are extracted first with the
+backbone of the MMAction2 recognizer given by ``--extractor-config`` and
+``--extractor-checkpoint``, exactly as ``tools/data/extract_features.py`` does (same
+options), so use the recognizer and options the model was trained on features of.
 
 Labels: ``--scores`` (a JSON list of class scores, or {"scores": [...], "classes": [...]})
 or an MMAction2 recognizer run on the same video; without either the output is
@@ -17,7 +25,7 @@ import os.path as osp
 import sys
 
 
-def parse_args():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description='ETAD demo on one video')
     p.add_argument('video')
     p.add_argument('config')
@@ -31,8 +39,18 @@ def parse_args():
     p.add_argument('--label-file', default=None)
     p.add_argument('--top-k', type=int, default=10)
     p.add_argument('--color-by', default='score', choices=['score', 'iou'])
+    p.add_argument('--extractor-config', default=None,
+                   help='MMAction2 recognizer config whose backbone extracts the features '
+                   '(feature configs only)')
+    p.add_argument('--extractor-checkpoint', default=None)
+    p.add_argument('--snippet-stride', type=int, default=16, help='frames per snippet step')
+    p.add_argument('--clip-len', type=int, default=8, help='frames per snippet')
+    p.add_argument('--frame-interval', type=int, default=1)
+    p.add_argument('--short-side', type=int, default=256)
+    p.add_argument('--crop', type=int, default=224)
+    p.add_argument('--chunk', type=int, default=32, help='snippets per encoder forward')
     p.add_argument('--device', default='cpu')
-    return p.parse_args()
+    return p.parse_args(argv)
 
 
 def ground_truth_of(label_file: str, video: str):
@@ -45,6 +63,37 @@ def ground_truth_of(label_file: str, video: str):
             return [(a['segment'][0], a['segment'][1], a.get('label', 'action'))
                     for a in db[key].get('annotations', [])]
     raise KeyError(f'{label_file}: no entry for video {stem!r}')
+
+
+def detect_with_features(model, args, classifier):
+    """Extract the video's features as tools/data/extract_features.py does, then run the
+    feature model on them."""
+    import importlib.util
+    import tempfile
+    from etad_mmaction.apis import inference_detector
+    path = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'extract_features.py')
+    spec = importlib.util.spec_from_file_location('etad_extract_features', path)
+    extract = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extract)
+    encoder, mean, std = extract.build_encoder(args.extractor_config,
+                                               args.extractor_checkpoint, args.device)
+    feats, info = extract.extract_one(args.video, encoder, mean, std, args, args.device)
+    print(f'features: {feats.shape[0]} snippets x {feats.shape[1]} channels '
+          f'({info["duration"]:.2f} s)', file=sys.stderr)
+    import numpy as np
+    import torch
+    if isinstance(classifier, torch.nn.Module):  # a recognizer labels the video itself
+        from etad_mmaction.apis.inference import _classifier_scores
+        scores, names = _classifier_scores(classifier, args.video, args.class_names)
+        classifier = dict(scores=scores.tolist(), classes=names)
+    stem = osp.splitext(osp.basename(args.video))[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        npy = osp.join(tmp, f'{stem}.npy')
+        np.save(npy, feats)
+        result = inference_detector(model, npy, classifier=classifier,
+                                    class_names=args.class_names, duration=info['duration'])
+    result['video'] = osp.abspath(args.video)
+    return result
 
 
 def main():
@@ -61,8 +110,17 @@ def main():
                                      device=args.device)
     gt = ground_truth_of(args.label_file, args.video) if args.label_file else None
     model = init_detector(args.config, args.checkpoint, device=args.device)
-    result = inference_detector(model, args.video, classifier=classifier,
-                                class_names=args.class_names, progress=True)
+    if hasattr(model, 'encoder'):
+        result = inference_detector(model, args.video, classifier=classifier,
+                                    class_names=args.class_names, progress=True)
+    elif args.extractor_config is None:
+        print(f'{args.config} is a feature config: give --extractor-config and '
+              '--extractor-checkpoint (the MMAction2 recognizer whose features it was '
+              'trained on) to extract the features of the video, or use an end-to-end '
+              'config', file=sys.stderr)
+        return 2
+    else:
+        result = detect_with_features(model, args, classifier)
     if result['class_agnostic']:
         print('no classifier given: detections are class-agnostic', file=sys.stderr)
     for d in result['detections'][:args.top_k]:
@@ -76,7 +134,8 @@ def main():
         from etad_mmaction.visualization import plot_timeline
         plot_timeline(result, args.out_plot, ground_truth=gt, top_k=args.top_k,
                       color_by=args.color_by)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

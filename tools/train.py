@@ -180,6 +180,16 @@ class FinishedRunNotice(Hook):
                 'another --work-dir.')
 
 
+class _DropParamwiseDetails(logging.Filter):
+    """Console only: MMEngine's optimizer constructor logs one line per parameter
+    (options, and every frozen one it skips); they stay in the log file."""
+
+    PARTS = ('paramwise_options -- ', 'since its requires_grad=False')
+
+    def filter(self, record):
+        return not any(p in str(record.msg) for p in self.PARTS)
+
+
 def build_runner(cfg, args):
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
@@ -188,6 +198,10 @@ def build_runner(cfg, args):
     else:
         runner = QuietRunner.from_cfg(cfg)
     runner.logger.addFilter(_DropDeprecationNotices())
+    if not args.verbose:
+        for h in runner.logger.handlers:
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+                h.addFilter(_DropParamwiseDetails())
     if cfg.get('resume'):
         runner.register_hook(FinishedRunNotice())
         if cfg.get('load_from') is None and find_latest_checkpoint(cfg.work_dir) is None:

@@ -502,7 +502,16 @@ def ensure_synthetic_dataset(root: str, progress: bool = True, **params) -> str:
     """Generate the dataset at ``root`` unless it is already there (with the
     same parameters; different ones raise). Safe when several processes call
     it at once: one generates under a file lock (``<root>.lock``) while the
-    others wait and then find the finished dataset. Returns ``root``."""
+    others wait and then find the finished dataset. Returns ``root``.
+
+    ``kind='video'`` generates raw videos and a pretrained encoder instead
+    (:mod:`.synthetic_video`, the embedded end-to-end default)."""
+    kind = params.pop('kind', 'features')
+    if kind == 'video':
+        from .synthetic_video import ensure_synthetic_video_dataset
+        return ensure_synthetic_video_dataset(root, progress=progress, **params)
+    if kind != 'features':
+        raise ValueError(f"synthetic kind must be 'features' or 'video', got {kind!r}")
     p = SyntheticParams(**params)
     root = osp.abspath(root)
     meta = read_meta(root)
