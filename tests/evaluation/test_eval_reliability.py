@@ -6,7 +6,6 @@ import os
 import os.path as osp
 import warnings
 
-import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData
