@@ -155,6 +155,42 @@ def test_new_best_is_saved_before_the_old_one_is_removed(tmp_path):
     assert best_files(tmp_path) == ['best_score_epoch_2.pth']
 
 
+FAIL_NEXT_WRITE = {}
+
+
+class FailingResaveHook(Hook):
+    """The write of a checkpoint stops halfway (disk full, kill): here the
+    re-save of the epoch checkpoint once its validation has ended, which
+    overwrites an existing file."""
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        info = checkpoint['message_hub']['runtime_info']
+        if 'optimizer' in checkpoint and info.get('etad_validation_pending', 0) is None:
+            FAIL_NEXT_WRITE['on'] = True
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    put = LocalBackend.put
+
+    def half_put(self, obj, filepath):
+        if not FAIL_NEXT_WRITE.pop('on', False):
+            return put(self, obj, filepath)
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+        raise OSError(28, 'No space left on device (simulated)')
+    monkeypatch.setattr(LocalBackend, 'put', half_put)
+    with pytest.raises(OSError, match='simulated'):
+        make_runner(tmp_path, epochs=1, hooks=[FailingResaveHook()]).train()
+    # the file being replaced is intact (it still says its validation is pending)
+    assert _runtime_info(tmp_path / 'epoch_1.pth')['etad_validation_pending'] == 1
+    assert not [n for n in os.listdir(tmp_path) if n.endswith('.tmp')]
+    ScriptedMetric.validated.clear()
+    make_runner(tmp_path, epochs=1, resume=True).train()
+    assert ScriptedMetric.validated == [1]
+    assert _runtime_info(tmp_path / 'epoch_1.pth')['etad_validation_pending'] is None
+
+
 def test_epoch_checkpoints_without_validation(tmp_path):
     make_runner(tmp_path, epochs=2, val=False).train()
     assert osp.exists(tmp_path / 'epoch_1.pth') and osp.exists(tmp_path / 'epoch_2.pth')

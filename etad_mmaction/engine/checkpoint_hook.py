@@ -20,6 +20,9 @@ Differences from the stock hook (same arguments, plus ``strict_load``):
   the previous one is removed, and so is a new epoch checkpoint before the one
   that ``max_keep_ckpts`` drops: a kill or a full disk leaves the old file or
   the new one, never none. ``last_checkpoint`` is replaced atomically.
+* **atomic writes.** Every checkpoint is written to ``.<name>.<pid>.tmp`` and
+  renamed into place (``os.replace``), so ``epoch_N.pth`` is complete or absent
+  after a kill; ``--resume auto`` never picks a truncated file.
 * **leftovers.** Before training, temporary files of dead runs
   (``.epoch_2.pth.<pid>.tmp``, ``.best_....pth.<pid>.tmp``) are removed from the
   checkpoint folder.
@@ -205,6 +208,25 @@ class ETADCheckpointHook(CheckpointHook):
         self._pending = pending
         runner.val_loop.run()
 
+    def _save_atomic(self, runner, filename: str, **kwargs) -> None:
+        """``runner.save_checkpoint`` into ``.<filename>.<pid>.tmp``, renamed into
+        place: a reader sees the old file or the new one, never half of one.
+        Remote ``out_dir`` (``s3://`` ...) is written directly."""
+        if '://' in str(self.out_dir):
+            runner.save_checkpoint(self.out_dir, filename, self.file_client_args,
+                                   backend_args=self.backend_args, **kwargs)
+            return
+        tmp_name = f'.{filename}.{os.getpid()}.tmp'
+        tmp = osp.join(self.out_dir, tmp_name)
+        try:
+            runner.save_checkpoint(self.out_dir, tmp_name, self.file_client_args,
+                                   backend_args=self.backend_args, **kwargs)
+            if is_main_process():  # save_checkpoint writes on the main process only
+                os.replace(tmp, osp.join(self.out_dir, filename))
+        finally:
+            if osp.exists(tmp):
+                os.remove(tmp)
+
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         """MMEngine's logic, but an outdated checkpoint (``max_keep_ckpts``) is
         removed after the new one is written, and ``last_checkpoint`` is
@@ -219,11 +241,9 @@ class ETADCheckpointHook(CheckpointHook):
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, ckpt_filename, self.file_client_args,
-                               save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta,
-                               by_epoch=self.by_epoch, backend_args=self.backend_args,
-                               **self.args)
+        self._save_atomic(runner, ckpt_filename, save_optimizer=self.save_optimizer,
+                          save_param_scheduler=self.save_param_scheduler, meta=meta,
+                          by_epoch=self.by_epoch, **self.args)
         if not is_main_process():
             return
         save_file = osp.join(runner.work_dir, 'last_checkpoint')
@@ -272,10 +292,8 @@ class ETADCheckpointHook(CheckpointHook):
                 self.best_ckpt_path = new_path
             else:
                 self.best_ckpt_path_dict[key_indicator] = new_path
-            runner.save_checkpoint(self.out_dir, filename=name,
-                                   file_client_args=self.file_client_args,
-                                   save_optimizer=False, save_param_scheduler=False,
-                                   meta=meta, by_epoch=False, backend_args=self.backend_args)
+            self._save_atomic(runner, name, save_optimizer=False, save_param_scheduler=False,
+                              meta=meta, by_epoch=False)
             runner.logger.info(f'The best checkpoint with {key_score:0.4f} {key_indicator} '
                                f'at {cur_time} {cur_type} is saved to {name}.')
             if old_path and old_path != new_path and is_main_process():
