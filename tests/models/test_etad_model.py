@@ -472,3 +472,59 @@ def test_multi_region_taps_and_branches_equal_single_region_calls():
     out = roi_align_linear(feats, regions[:, :, 2], weight5, 5, 3)
     out.sum().backward()
     assert feats.grad is not None
+
+
+def test_earlier_keys_and_checkpoints_still_load(caplog):
+    """Configs and checkpoints of the pre-RoI-head layout: translated with a warning."""
+    old = MODELS.build(dict(
+        type='ETAD', num_snippets=T,
+        neck=dict(type='LSTMFeatureEnhancement', in_channels=C, hidden_channels=32,
+                  branch_channels=16, out_channels=32, num_groups=4),
+        boundary_head=dict(type='BoundaryHead', in_channels=32, feat_channels=32, num_groups=4),
+        proposal_head=dict(type='CascadeProposalHead', in_channels=32, roi_channels=16,
+                           hidden_dims=(32, 16, 16, 16), num_groups=4,
+                           pos_iou_thresholds=(0.5, 0.6, 0.7)),
+        sampler=dict(ratio=0.25), test_cfg=dict(peak_ratio=0.4)))
+    head = old.roi_head
+    assert head.train_cfg['stage_pos_iou_thrs'] == (0.5, 0.6, 0.7)
+    assert type(head.proposal_sampler).__name__ == 'RandomSampler'   # type kept, ratio merged
+    assert head.proposal_sampler.ratio == 0.25 and head.test_cfg['peak_ratio'] == 0.4
+    new = small_model()
+    state = {k.replace('roi_head.', 'proposal_head.'): v for k, v in new.state_dict().items()}
+    assert any(k.startswith('proposal_head.') for k in state)
+    old.load_state_dict(state, strict=True)
+    for k, v in new.state_dict().items():
+        assert torch.equal(old.state_dict()[k], v), k
+
+
+def test_model_level_cfg_keys_are_checked():
+    with pytest.raises(KeyError, match='model.roi_head.test_cfg.score'):
+        small_model(test_cfg=dict(score='released'))
+    with pytest.raises(KeyError, match='model.roi_head.train_cfg.negatives'):
+        small_model(train_cfg=dict(negatives='batch_ratio'))
+    with pytest.raises(KeyError, match="_delete_"):
+        small_model(test_cfg=dict(nms=dict(type='gaussian_soft_nms', alpha=0.4)))
+    with pytest.raises(ValueError, match='model.roi_head.test_cfg.score'):
+        small_model(roi_head=dict(test_cfg=dict(score='bogus')))
+    loss = MODELS.build(dict(type='ETADLoss', loss_weights=dict(iou_cls=1.0, iou_reg=1.0,
+                                                                iou=2.0)))
+    assert loss.loss_weights['iou_cls'] == loss.loss_weights['iou_reg'] == 2.0
+
+
+def test_edge_peaks_and_bounded_roi_align_taps():
+    p = torch.tensor([[0.3, 0.1, 0.2, 0.1, 0.25]])
+    assert boundary_selection_mask(p, 1.0)[0].tolist() == [False, False, True, False, False]
+    padded = boundary_selection_mask(p, 1.0, edge_peaks=True)[0].tolist()
+    assert padded == [True, False, True, False, True]
+    from etad_mmaction.models.roi_heads import roi_align_taps
+    # a region 1000x the video: at most 2 T + 4 samples per bin are kept, and they are
+    # the ones inside [-1, T] (the others read zeros)
+    feats = torch.randn(1, 3, 10, dtype=torch.float64)
+    regions = torch.tensor([[[-5000.0, 5000.0], [2.0, 9.0]]], dtype=torch.float64)
+    index, weight = roi_align_taps(regions, 10, 4)
+    assert index.shape[-1] <= 2 * (2 * 10 + 4)
+    got = (feats[0, :, index[0]] * weight[0]).sum(-1)                # [C, 2, bins]
+    torchvision = pytest.importorskip('torchvision')
+    boxes = torch.tensor([[0, 0, -5000.0, 1, 5000.0], [0, 0, 2.0, 1, 9.0]], dtype=torch.float64)
+    ref = torchvision.ops.roi_align(feats.unsqueeze(-1), boxes, (4, 1), aligned=False)[..., 0]
+    torch.testing.assert_close(got.permute(1, 0, 2), ref, atol=1e-12, rtol=0)

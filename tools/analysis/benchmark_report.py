@@ -125,7 +125,7 @@ def _sweep(d: dict) -> str:
     lines = _head('DPS ratio and sampling strategy: detection mAP (CPU)', d) + [
         f"Each row is a full `tools/train.py {d['config']}` run (200 training / 100 "
         "validation semi-synthetic videos, T = 64, 4 epochs, batch 16) with "
-        "`model.sampler` set as shown; average mAP on the validation videos after the last "
+        "`model.roi_head.proposal_sampler` (then `model.sampler`) set as shown; average mAP on the validation videos after the last "
         "epoch. Times are wall-clock per run on the shared 2-core machine (other work ran "
         "concurrently: compare them only loosely).", '']
     runs = d['runs']

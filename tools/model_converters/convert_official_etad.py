@@ -46,10 +46,14 @@ def main(argv=None) -> int:
     config = args.config or osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs',
                                      'etad', 'etad-official_anet-tsp_feature.py')
     model = MODELS.build(Config.fromfile(config).model)
-    missing, unexpected = model.load_state_dict(converted, strict=False)
-    if missing or unexpected:
+    own = model.state_dict()
+    missing = sorted(set(own) - set(converted))
+    unexpected = sorted(set(converted) - set(own))
+    shapes = [f'{k} {tuple(v.shape)} (config: {tuple(own[k].shape)})'
+              for k, v in converted.items() if k in own and v.shape != own[k].shape]
+    if missing or unexpected or shapes:
         raise SystemExit(f'{args.src} does not fit {config}: missing {missing[:8]}, '
-                         f'unexpected {unexpected[:8]}')
+                         f'unexpected {unexpected[:8]}, other shapes {shapes[:8]}')
     meta = dict(converted_from=osp.abspath(args.src), config=osp.abspath(config),
                 epoch=ckpt.get('epoch') if isinstance(ckpt, dict) else None)
     tmp = f'{args.dst}.{os.getpid()}.tmp'

@@ -8,6 +8,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
+from ..roi_heads.etad_roi_head import DEFAULT_PROPOSAL_SAMPLER
 from ..samplers.seeding import sampling_generator
 from ..utils import pad_segments, select_and_suppress, snippet_boundary_targets
 
@@ -24,6 +25,34 @@ _LEGACY_HEAD_KEYS = dict(
     samples_per_bin=('roi_extractor', 'samples_per_bin'),
     context_ratio=('roi_extractor', 'context_ratio'))
 _LEGACY_TEST_KEYS = ('peak_ratio', 'proposal_chunk', 'selected_only')
+
+
+_NMS_KEYS = dict(soft_nms={'alpha', 'low_threshold', 'high_threshold', 'top_k',
+                           'relative_to_duration', 'duration'},
+                 gaussian_soft_nms={'sigma', 'iou_threshold', 'top_k', 'keep_last'},
+                 nms={'iou_threshold', 'top_k'})
+
+
+def _check_cfgs(train_cfg: dict, test_cfg: dict) -> None:
+    """Unknown keys of ``model.train_cfg`` / ``model.test_cfg`` (settings of the
+    proposal stage live in ``model.roi_head``) and NMS keys of another type fail
+    here, not at the first validation."""
+    for name, cfg, known in (('train_cfg', train_cfg, {'boundary_radius', 'seed'}),
+                             ('test_cfg', test_cfg, {'nms'})):
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise KeyError(f'model.{name} has unknown keys {unknown} (expected '
+                           f'{sorted(known)}); settings of the proposal stage go to '
+                           f'model.roi_head.{name}, e.g. model.roi_head.{name}.{unknown[0]}')
+    nms = dict(test_cfg['nms'])
+    kind = nms.pop('type', 'soft_nms')
+    if kind not in _NMS_KEYS:
+        raise ValueError(f'model.test_cfg.nms.type must be one of {sorted(_NMS_KEYS)}, '
+                         f'got {kind!r}')
+    extra = sorted(set(nms) - _NMS_KEYS[kind] - {'pre_top_k', 'clip_to_video'})
+    if extra:
+        raise KeyError(f'model.test_cfg.nms: {extra} are not options of {kind!r} (a config '
+                       f'that changes nms.type may need nms=dict(_delete_=True, ...))')
 
 
 def _roi_head_from_legacy(roi_head: dict, proposal_head, sampler, test_sampler,
@@ -48,12 +77,14 @@ def _roi_head_from_legacy(roi_head: dict, proposal_head, sampler, test_sampler,
             else:
                 roi_head[part] = dict(roi_head.get(part) or {}, **{new: value})
             moved.append(f'proposal_head.{key} -> roi_head.{part + "." if part else ""}{new}')
-    if sampler is not _UNSET:
-        roi_head['proposal_sampler'] = sampler
-        moved.append('sampler -> roi_head.proposal_sampler')
-    if test_sampler is not _UNSET:
-        roi_head['test_proposal_sampler'] = test_sampler
-        moved.append('test_sampler -> roi_head.test_proposal_sampler')
+    for old, new, value in (('sampler', 'proposal_sampler', sampler),
+                            ('test_sampler', 'test_proposal_sampler', test_sampler)):
+        if value is _UNSET:
+            continue
+        base = roi_head.get(new, DEFAULT_PROPOSAL_SAMPLER if old == 'sampler' else None)
+        roi_head[new] = (dict(base or {}, **value) if isinstance(value, dict)
+                         and isinstance(base, dict) else value)
+        moved.append(f'{old} -> roi_head.{new}')
     for key in _LEGACY_TEST_KEYS:
         if key in test_cfg:
             roi_head['test_cfg'] = dict(roi_head.get('test_cfg') or {}, **{key: test_cfg.pop(key)})
@@ -119,6 +150,7 @@ class ETAD(BaseModel):
         roi_head = _roi_head_from_legacy(roi_head, proposal_head, sampler, test_sampler,
                                          test_cfg)
         self.test_cfg.update(test_cfg)
+        _check_cfgs(self.train_cfg, self.test_cfg)
         self.neck = MODELS.build(neck)
         self.boundary_head = MODELS.build(boundary_head)
         self.roi_head = MODELS.build(dict(roi_head, num_snippets=num_snippets,
@@ -135,6 +167,20 @@ class ETAD(BaseModel):
         # set by ETADSamplingHook each epoch; seed/epoch/video index seed every draw
         self.sampling_seed = int(self.train_cfg['seed'])
         self.sampling_epoch = 0
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """Checkpoints of earlier releases kept the cascade under ``proposal_head.``;
+        its parameters have the same names under ``roi_head.`` now."""
+        old = f'{prefix}proposal_head.'
+        renamed = [k for k in list(state_dict) if k.startswith(old)]
+        for key in renamed:
+            state_dict[f'{prefix}roi_head.{key[len(old):]}'] = state_dict.pop(key)
+        if renamed:
+            print_log(f'ETAD: {len(renamed)} parameters of an earlier release renamed '
+                      '(proposal_head. -> roi_head.)', logger='current', level=30)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
 
     def set_sampling_state(self, seed: Optional[int] = None, epoch: Optional[int] = None):
         """Called by ``ETADSamplingHook``: the run seed and the current epoch."""

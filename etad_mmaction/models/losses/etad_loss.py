@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -66,8 +67,8 @@ def masked_bce(prob: Tensor, pos_w: Tensor, neg_w: Tensor) -> Tensor:
     authors' ``bce_sample_loss`` with its sampled masks). Returns ``[S]``."""
     prob = prob.clamp(_EPS, 1 - _EPS)
     pos_w, neg_w = pos_w.to(prob.dtype), neg_w.to(prob.dtype)
-    total = -(_total(pos_w * torch.log(prob), True) + _total(neg_w * torch.log(1 - prob), True))
-    return normalised(total, _total(pos_w, True) + _total(neg_w, True))
+    bce = -(pos_w * torch.log(prob) + neg_w * torch.log(1 - prob))
+    return normalised(_total(bce, True), _total(pos_w, True) + _total(neg_w, True))
 
 
 @MODELS.register_module()
@@ -100,10 +101,12 @@ class ETADLoss(BaseModule):
         weights = dict(boundary=1.0, proposal_boundary=1.0, iou_cls=1.0, iou_reg=1.0,
                        regression=10.0)
         given = dict(loss_weights or {})
-        if 'iou' in given:
+        if 'iou' in given:               # the key of earlier releases: both terms of Eq. 3
             both = given.pop('iou')
-            given.setdefault('iou_cls', both)
-            given.setdefault('iou_reg', both)
+            given.update(iou_cls=both, iou_reg=both)
+            print_log(f'model.loss.loss_weights.iou={both} sets loss_weights.iou_cls and '
+                      'loss_weights.iou_reg (the key of earlier releases)',
+                      logger='current', level=30)
         unknown = set(given) - set(weights)
         if unknown:
             raise KeyError(f'model.loss.loss_weights has unknown keys {sorted(unknown)}; '

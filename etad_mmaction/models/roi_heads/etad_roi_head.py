@@ -20,10 +20,11 @@ from ..utils.targets import proposal_targets
 
 Generator = Callable[[object, str], torch.Generator]
 
+DEFAULT_PROPOSAL_SAMPLER = dict(type='RandomProposalSampler', ratio=0.06)
 TRAIN_DEFAULTS = dict(stage_pos_iou_thrs=(0.7, 0.8, 0.9), iou_cls_pos_thr=0.9,
                       iou_reg_bins=(0.3, 0.7), gt_assignment='per_stage',
                       boundary_labels='radius', negatives='per_video')
-TEST_DEFAULTS = dict(score='paper', boundary_lookup='anchor', peak_ratio=0.5,
+TEST_DEFAULTS = dict(score='paper', boundary_lookup='anchor', peak_ratio=0.5, edge_peaks=False,
                      proposal_chunk=4096, selected_only=True)
 _CHOICES = dict(gt_assignment=('per_stage', 'initial'), boundary_labels=('radius', 'snippet'),
                 negatives=('per_video', 'batch_ratio'), score=('paper', 'released'),
@@ -118,7 +119,8 @@ class ETADRoIHead(BaseModule):
             ``'released'``: ``mean_i(c_i) mean_i(r_i)``), ``boundary_lookup``
             (``'anchor'``: selection masks at the proposal's first and last
             snippet; ``'refined'``: at ``int(start)`` / ``int(end)`` of the refined
-            proposal, the authors' code), ``peak_ratio``, ``proposal_chunk``,
+            proposal, the authors' code), ``peak_ratio``, ``edge_peaks`` (the first
+            and last snippets can be peaks, the authors' code), ``proposal_chunk``,
             ``selected_only`` (anchor lookup: evaluate only selected proposals).
     """
 
@@ -126,8 +128,7 @@ class ETADRoIHead(BaseModule):
                  num_stages: int = 3,
                  stage_head: dict = dict(type='ProposalEvaluationHead'),
                  roi_extractor: dict = dict(type='TemporalRoIExtractor'),
-                 proposal_sampler: Optional[dict] = dict(type='RandomProposalSampler',
-                                                         ratio=0.06),
+                 proposal_sampler: Optional[dict] = DEFAULT_PROPOSAL_SAMPLER,
                  test_proposal_sampler: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  init_cfg=None):
@@ -328,8 +329,9 @@ class ETADRoIHead(BaseModule):
         b, n = anchors.shape[:2]
         t = self.num_snippets
         ratio = cfg['peak_ratio']
-        s_ok = boundary_selection_mask(boundary[:, 0], ratio, keep_first=True)
-        e_ok = boundary_selection_mask(boundary[:, 1], ratio, keep_last=True)
+        edges = cfg['edge_peaks']
+        s_ok = boundary_selection_mask(boundary[:, 0], ratio, keep_first=True, edge_peaks=edges)
+        e_ok = boundary_selection_mask(boundary[:, 1], ratio, keep_last=True, edge_peaks=edges)
         anchor_lookup = cfg['boundary_lookup'] == 'anchor'
         if anchor_lookup:
             s_idx, e_idx = anchors[..., 0].long(), anchors[..., 1].long() - 1
@@ -366,8 +368,8 @@ class ETADRoIHead(BaseModule):
             e_idx = segments[..., 1].long().clamp(0, t - 1)
             valid = torch.gather(s_ok, 1, s_idx) & torch.gather(e_ok, 1, e_idx)
         if cfg['score'] == 'paper':
-            iou = iou * torch.gather(boundary[:, 0], 1, s_idx) * torch.gather(
-                boundary[:, 1], 1, e_idx)
+            iou = torch.gather(boundary[:, 0], 1, s_idx) * torch.gather(
+                boundary[:, 1], 1, e_idx) * iou
         return dict(segments=segments, scores=iou * valid, valid=valid)
 
 

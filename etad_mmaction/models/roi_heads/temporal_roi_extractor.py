@@ -31,22 +31,27 @@ def roi_align_taps(regions: Tensor, num_snippets: int, num_bins: int) -> Taps:
     """Taps of ``roi_align(aligned=False, sampling_ratio=-1)`` along time.
 
     ``regions [..., 2]`` (snippet positions, feature ``i`` at ``i``) ->
-    ``index`` (long) and ``weight`` ``[..., num_bins, 2 * P]`` where ``P`` is the
-    largest number of samples per bin of the batch (one host synchronisation);
-    unused sample slots weigh 0.
+    ``index`` (long) and ``weight`` ``[..., num_bins, 2 * P]``. A bin of height
+    ``h`` averages ``g = ceil(h / bins)`` samples (regions shorter than one
+    snippet count as one); samples outside ``[-1, T]`` read zero, so only the at
+    most ``P = min(max g, 2 T + 4)`` samples of a bin from its first one at
+    ``>= -1`` are kept (one host synchronisation for ``max g``); unused slots
+    weigh 0.
     """
     regions = regions.detach()
     t = num_snippets
     lo = regions[..., 0]
     height = (regions[..., 1] - lo).clamp(min=1.0)
     bin_size = height / num_bins
-    grid = torch.ceil(height / num_bins)                                   # [...]
-    p = max(int(grid.max()) if grid.numel() else 1, 1)
+    grid = torch.ceil(height / num_bins).nan_to_num(nan=1.0)              # [...]
+    step = bin_size / grid                     # > 0.5 whenever g > 1: <= 2 T + 3 inside
+    p = max(min(int(grid.max()) if grid.numel() else 1, 2 * t + 4), 1)
     j = torch.arange(num_bins, device=regions.device, dtype=regions.dtype)
-    k = torch.arange(p, device=regions.device, dtype=regions.dtype)
+    bin_lo = lo[..., None] + j * bin_size[..., None]                      # [..., bins]
+    first = torch.ceil((-1.0 - bin_lo) / step[..., None] - 0.5).clamp(min=0)
+    k = first[..., None] + torch.arange(p, device=regions.device, dtype=regions.dtype)
     g = grid[..., None, None]
-    y = (lo[..., None, None] + j[:, None] * bin_size[..., None, None]
-         + (k + 0.5) * bin_size[..., None, None] / g)                     # [..., bins, P]
+    y = bin_lo[..., None] + (k + 0.5) * bin_size[..., None, None] / g     # [..., bins, P]
     used = (k < g) & (y >= -1.0) & (y <= t)
     y = y.clamp(min=0.0)
     y_lo = torch.floor(y)
@@ -55,7 +60,7 @@ def roi_align_taps(regions: Tensor, num_snippets: int, num_bins: int) -> Taps:
     frac = torch.where(at_end, torch.zeros_like(y), y - y_lo)
     w_hi = frac * used / g
     w_lo = (1.0 - frac) * used / g
-    i_lo = y_lo.long()
+    i_lo = y_lo.nan_to_num(0.0).clamp(0, t - 1).long()
     i_hi = torch.where(at_end, i_lo, i_lo + 1)
     index = torch.stack([i_lo, i_hi], dim=-1).flatten(-2)
     weight = torch.stack([w_lo, w_hi], dim=-1).flatten(-2)

@@ -8,16 +8,22 @@ from etad_mmaction.structures import segment_gaussian_soft_nms, segment_nms, seg
 
 
 def boundary_selection_mask(probs: Tensor, peak_ratio: float = 0.5, keep_first: bool = False,
-                            keep_last: bool = False) -> Tensor:
+                            keep_last: bool = False, edge_peaks: bool = False) -> Tensor:
     """BMN's boundary selection (Lin et al., 2019b): a snippet is a candidate when
     its probability is a local peak or above ``peak_ratio`` times the video's max.
 
     ``probs [B, T]`` -> bool ``[B, T]``. ``keep_first`` / ``keep_last`` always keep
-    the first (starts) / last (ends) snippet, as BMN does.
+    the first (starts) / last (ends) snippet, as BMN does. ``edge_peaks``: the
+    first and last snippets are peaks too when above their one neighbour (the
+    curve padded with zeros, as the authors' code does).
     """
     mx = probs.max(dim=1, keepdim=True).values
     mask = probs > peak_ratio * mx
-    if probs.shape[1] >= 3:
+    if edge_peaks:
+        padded = torch.nn.functional.pad(probs, (1, 1))
+        mid = padded[:, 1:-1]
+        mask |= (mid > padded[:, :-2]) & (mid > padded[:, 2:])
+    elif probs.shape[1] >= 3:
         mid = probs[:, 1:-1]
         peak = (mid > probs[:, :-2]) & (mid > probs[:, 2:])
         mask[:, 1:-1] |= peak
@@ -53,8 +59,10 @@ def select_and_suppress(segments: Tensor, scores: Tensor, valid: Tensor, num_sni
         seg = (seg.clamp(0, num_snippets) if clip else seg) / num_snippets
         if kind == 'soft_nms':
             seg, sc = segment_soft_nms(seg, sc, **cfg)
-        elif kind == 'gaussian_soft_nms':
-            seg, sc = segment_gaussian_soft_nms(seg, sc, **cfg)
+        elif kind == 'gaussian_soft_nms':          # a loop of ~100 steps: on the host
+            device = seg.device
+            seg, sc = segment_gaussian_soft_nms(seg.cpu(), sc.cpu(), **cfg)
+            seg, sc = seg.to(device), sc.to(device)
         elif kind == 'nms':
             seg, sc = segment_nms(seg, sc, **cfg)
         else:
