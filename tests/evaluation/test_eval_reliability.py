@@ -56,6 +56,11 @@ def test_inverted_or_nan_ground_truth_is_an_error(tmp_path):
         mean_average_precision(dict(GT, b=[[15.0, 5.0, 'Y']]), preds())
     with pytest.raises(ValueError, match="ground-truth segments have NaN/Inf.*video 'b'"):
         mean_average_precision(dict(GT, b=[[float('nan'), 5.0, 'Y']]), preds())
+    db = {'b': dict(subset='validation', duration=50,
+                    annotations=[dict(segment=[15, 5], label='Y')])}
+    path = write(tmp_path / 'gt.json', dict(database=db))
+    with pytest.raises(ValueError, match=f"{path}: video 'b' annotation 0.*start > end"):
+        load_ground_truth(str(path))
 
 
 @pytest.mark.parametrize('thr', [[1.5], [-0.2], [0.0], [0.5, float('nan')]])

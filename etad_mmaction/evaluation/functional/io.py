@@ -115,6 +115,9 @@ def _parse_annotations(anns, path: str, vid: str):
             raise ValueError(f'{path}: video {vid!r} annotation {i} is malformed '
                              f'(needs "segment": [start, end] and "label"): {ann!r}'
                              ) from exc
+        if not (np.isfinite(s) and np.isfinite(e)) or s > e:
+            raise ValueError(f'{path}: video {vid!r} annotation {i} has segment {[s, e]}: '
+                             'NaN/Inf or start > end, which cannot be scored')
         segs.append((s, e))
         labels.append(label)
     return np.asarray(segs, dtype=np.float64).reshape(-1, 2), labels
