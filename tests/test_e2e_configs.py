@@ -116,6 +116,7 @@ def test_e2e_runner_round_trip_on_real_videos(tmp_path, mode):
         'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
         'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False,
         'train_cfg.max_epochs': 2, 'work_dir': str(tmp_path / 'work'),
+        'default_hooks.checkpoint.max_keep_ckpts': 2,  # both epochs are compared below
         'val_evaluator.blocked_file': None, 'test_evaluator.blocked_file': None,
     })
     for key in ('val_dataloader', 'test_dataloader'):
