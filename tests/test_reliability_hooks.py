@@ -273,8 +273,34 @@ def test_diverging_run_stops_at_the_first_non_finite_loss(tmp_path):
         make_runner(tmp_path, lr=1e30).train()
     msg = str(err.value)
     assert 'non-finite loss at iteration 2' in msg and 'loss_fit' in msg
+    assert "NaN/Inf gradients of 4 parameters" in msg
     assert "'v2'" in msg and "'v3'" in msg                     # the videos of the batch
     assert not glob.glob(str(tmp_path / '*.pth'))              # nothing saved
+
+
+class NaNGradModel(ToyModel):
+    """Finite loss, NaN gradient at its second training step (as one huge feature
+    value can give)."""
+
+    steps = 0
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = super().forward(inputs, data_samples, mode)
+        if mode == 'loss':
+            NaNGradModel.steps += 1
+            if NaNGradModel.steps == 2:
+                out['loss_fit'].register_hook(lambda g: g * float('nan'))
+        return out
+
+
+def test_non_finite_gradient_stops_the_run_at_that_iteration(tmp_path):
+    NaNGradModel.steps = 0
+    with pytest.raises(FloatingPointError) as err:
+        make_runner(tmp_path, model=NaNGradModel()).train()
+    msg = str(err.value)
+    assert 'non-finite gradient at iteration 2' in msg and "'loss_fit'" in msg
+    assert "'linear.weight'" in msg and "'v2'" in msg
+    assert not glob.glob(str(tmp_path / '*.pth'))
 
 
 class PoisonHook(Hook):

@@ -47,48 +47,99 @@ def _non_finite(named_tensors) -> list:
             if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()]
 
 
+def _optimizers(optim_wrapper) -> list:
+    """The torch optimizers of an ``OptimWrapper`` or ``OptimWrapperDict``."""
+    if optim_wrapper is None:
+        return []
+    if hasattr(optim_wrapper, 'optim_wrappers'):
+        return [w.optimizer for w in optim_wrapper.optim_wrappers.values()]
+    return [optim_wrapper.optimizer]
+
+
 @HOOKS.register_module()
 class NonFiniteCheckHook(Hook):
     """Stops a diverging run at once instead of training on and saving NaN weights.
 
-    * after every training iteration, a NaN/Inf loss term raises a
-      ``FloatingPointError`` naming the iteration, the terms and the videos of
-      the batch (and the parameters, when the previous update already made
-      them non-finite: a non-finite gradient);
-    * a checkpoint with NaN/Inf weights is never written (``before_save_checkpoint``),
-      which also catches a non-finite gradient of the last iteration of an epoch.
+    * before every optimizer step (``Optimizer.register_step_pre_hook``) the
+      gradients are checked; after the iteration, a NaN/Inf gradient or loss
+      term raises a ``FloatingPointError`` naming the iteration, the loss terms,
+      the parameters with non-finite gradients and the videos of the batch.
+      Under ``AmpOptimWrapper`` the loss scaler skips overflowing steps before
+      this check, so only real divergence stops the run;
+    * a checkpoint with NaN/Inf weights is never written (``before_save_checkpoint``).
 
-    The loss values are read once per iteration, as ``RuntimeInfoHook`` does
-    for logging; the weights only when a checkpoint is saved or a loss is bad.
+    Costs one device-to-host read of the loss terms (``RuntimeInfoHook`` reads
+    them for logging anyway) and, with ``check_grad``, one of the gradient norm
+    per optimizer step.
+
+    Args:
+        check_grad (bool): check the gradients before each step. Default True.
     """
 
     priority = 'ABOVE_NORMAL'  # before the logger and the checkpoint hooks
 
+    def __init__(self, check_grad: bool = True):
+        self.check_grad = check_grad
+        self._bad_grads: list = []
+        self._handles: list = []
+
+    def before_train(self, runner) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        if not self.check_grad:
+            return
+        names = {id(p): n for n, p in unwrap(runner.model).named_parameters()}
+        for optimizer in _optimizers(getattr(runner, 'optim_wrapper', None)):
+            if hasattr(optimizer, 'register_step_pre_hook'):
+                self._handles.append(optimizer.register_step_pre_hook(
+                    lambda opt, args, kwargs: self._check_grads(opt, names)))
+
+    def after_train(self, runner) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def _check_grads(self, optimizer, names: dict) -> None:
+        params = [p for group in optimizer.param_groups for p in group['params']
+                  if p.grad is not None]
+        if not params:
+            return
+        total = torch.nn.utils.get_total_norm([p.grad for p in params]) \
+            if hasattr(torch.nn.utils, 'get_total_norm') \
+            else torch.stack([p.grad.detach().float().norm() for p in params]).norm()
+        if not bool(torch.isfinite(total)):
+            # recorded, raised after the iteration together with the loss terms
+            self._bad_grads = [names.get(id(p), '?') for p in params
+                               if not torch.isfinite(p.grad).all()]
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        if not outputs:
-            return
-        terms = {k: v for k, v in outputs.items()
+        bad_grads, self._bad_grads = self._bad_grads, []
+        terms = {k: v for k, v in (outputs or {}).items()
                  if (torch.is_tensor(v) and v.is_floating_point() and v.numel() == 1)
                  or isinstance(v, float)}
         tensors = [v.detach().float().reshape(()) for v in terms.values() if torch.is_tensor(v)]
         floats_ok = all(math.isfinite(v) for v in terms.values() if isinstance(v, float))
         # one device-to-host read for all the terms
-        if floats_ok and (not tensors or bool(torch.isfinite(torch.stack(tensors)).all())):
+        if not bad_grads and floats_ok and (
+                not tensors or bool(torch.isfinite(torch.stack(tensors)).all())):
             return
-        bad = {k: float(v) for k, v in terms.items() if not math.isfinite(float(v))}
-        params = _non_finite(unwrap(runner.model).named_parameters())
+        values = {k: float(v.detach()) if torch.is_tensor(v) else v for k, v in terms.items()}
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         videos = _batch_videos(data_batch)
-        msg = (f'non-finite loss at iteration {runner.iter + 1} (epoch {runner.epoch + 1}, '
-               f'batch {batch_idx}): {bad}; videos of the batch: {videos[:16]}')
-        if params:
-            msg += (f'. The weights were already NaN/Inf before this iteration '
-                    f'({len(params)} tensors, e.g. {params[:3]}): the previous update had '
-                    'a non-finite gradient')
+        where = f'iteration {runner.iter + 1} (epoch {runner.epoch + 1}, batch {batch_idx})'
+        if bad:
+            msg = f'non-finite loss at {where}: {bad}'
+        else:
+            msg = f'non-finite gradient at {where} with finite loss terms {_rounded(values)}'
+        if bad_grads:
+            msg += f'; NaN/Inf gradients of {len(bad_grads)} parameters, e.g. {bad_grads[:5]}'
         raise FloatingPointError(
-            msg + '. The run diverged: lower the learning rate (optim_wrapper.optimizer.lr), '
-            'clip gradients (optim_wrapper.clip_grad) or check the features '
-            '(tools/data/check_features.py); no checkpoint of this state is saved')
+            f'{msg}; videos of the batch: {videos[:16]}. The run diverged: lower the '
+            'learning rate (optim_wrapper.optimizer.lr), clip gradients '
+            '(optim_wrapper.clip_grad) or check the features (tools/data/check_features.py); '
+            'no checkpoint of this state is saved')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('state_dict') or {}
@@ -98,3 +149,7 @@ class NonFiniteCheckHook(Hook):
                 f'not saving a checkpoint at epoch {runner.epoch}, iteration {runner.iter}: '
                 f'{len(bad)} weight tensors are NaN/Inf (e.g. {bad[:5]}); the run diverged '
                 '(a non-finite gradient): lower the learning rate or clip gradients')
+
+
+def _rounded(values: dict) -> dict:
+    return {k: round(v, 6) for k, v in values.items()}
