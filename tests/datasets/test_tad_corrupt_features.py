@@ -116,6 +116,10 @@ def test_check_features_tool(small_anet, tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'v_vidB.npy' in out and 'v_vidC.npy' in out
     assert 'train: 2 videos checked, 1 bad' in out and 'val: 1 videos checked, 1 bad' in out
+    missing = str(tmp_path / 'no_such_folder')
+    assert check_features.main([str(cfg), '--cfg-options',
+                                f'val_dataloader.dataset.data_prefix.feature={missing}']) == 1
+    assert 'val: cannot check: FileNotFoundError' in capsys.readouterr().out
 
 
 def test_damaged_feature_file_in_inference_detector(tmp_path):

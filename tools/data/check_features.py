@@ -44,11 +44,16 @@ def main(argv=None) -> int:
         if key in seen:  # test_dataloader = val_dataloader
             continue
         seen.add(key)
-        dataset = DATASETS.build(dict(ds_cfg, lazy_init=True))
-        if not hasattr(dataset, 'feature_ext') or not hasattr(dataset, 'load_records'):
-            print(f'{split}: {type(dataset).__name__} reads no feature files; skipped')
+        try:
+            dataset = DATASETS.build(dict(ds_cfg, lazy_init=True))
+            if not hasattr(dataset, 'feature_ext') or not hasattr(dataset, 'load_records'):
+                print(f'{split}: {type(dataset).__name__} reads no feature files; skipped')
+                continue
+            checked, errors = check_feature_files(dataset, args.max_errors)
+        except (OSError, ValueError) as err:  # no annotation file, no feature folder ...
+            print(f'{split}: cannot check: {type(err).__name__}: {err}')
+            bad += 1
             continue
-        checked, errors = check_feature_files(dataset, args.max_errors)
         bad += len(errors)
         status = 'ok' if not errors else f'{len(errors)} bad'
         print(f'{split}: {checked} videos checked, {status}')
