@@ -6,9 +6,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # the latest epoch (to resume) and the best one; each holds the optimizer state too
+    # the latest epoch (to resume; with the optimizer state) and the best one (weights);
     # MMEngine's CheckpointHook + strict loading (strict_load=False to fine-tune from a
-    # partly matching load_from) and crash-consistent best checkpoints
+    # partly matching load_from), atomic writes, crash-consistent best checkpoints
     checkpoint=dict(type='ETADCheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='avg_mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
