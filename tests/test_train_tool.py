@@ -99,6 +99,7 @@ def test_quiet_console_and_resume_of_a_finished_run(tmp_path):
             'train_cfg.max_epochs=1']
     log = run_train(['--work-dir', work, '--no-validate', *opts], tmp_path)
     assert 'System environment' not in log and 'Config:' not in log
+    assert 'Hooks will be executed' not in log
     assert 'FileClient' not in log and 'HardDiskBackend' not in log
     assert 'Epoch(train) [1]' in log
     log_files = [osp.join(d, f) for d, _, fs in os.walk(work) for f in fs if f.endswith('.log')]
@@ -106,6 +107,7 @@ def test_quiet_console_and_resume_of_a_finished_run(tmp_path):
     with open(log_files[0]) as f:
         text = f.read()
     assert 'System environment' in text and 'Config:' in text  # the file keeps them
+    assert 'Hooks will be executed' in text
     assert log_files[0] in log  # and the console says where they are
     assert 'already finished' not in log
 

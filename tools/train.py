@@ -131,24 +131,28 @@ def merge_args(cfg, args):
 
 
 class QuietRunner(Runner):
-    """The stock Runner, except that the environment and the config (about 300 lines)
-    go to the log file only; the console gets one line saying where they are."""
+    """The stock Runner, except that what it logs while it is built (the environment,
+    the config and the hook table: about 300 lines) goes to the log file only; the
+    console gets warnings and one line saying where the rest is."""
 
-    def _log_env(self, env_cfg):
-        consoles = [h for h in self.logger.handlers
-                    if isinstance(h, logging.StreamHandler)
-                    and not isinstance(h, logging.FileHandler)]
-        levels = [h.level for h in consoles]
-        for h in consoles:
-            h.setLevel(logging.WARNING)
+    def __init__(self, *args, **kwargs):
+        self._console_levels = []
         try:
-            super()._log_env(env_cfg)
+            super().__init__(*args, **kwargs)
         finally:
-            for h, level in zip(consoles, levels):
+            for h, level in self._console_levels:
                 h.setLevel(level)
-        self.logger.info(f'work dir {self.work_dir}; environment and config in '
+        self.logger.info(f'work dir {self.work_dir}; environment, config and hooks in '
                          f'{osp.join(self.log_dir, self.timestamp + ".log")} (--verbose '
                          'prints them here)')
+
+    def _log_env(self, env_cfg):
+        # the first thing logged once the logger exists: quiet its console from here on
+        for h in self.logger.handlers:
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+                self._console_levels.append((h, h.level))
+                h.setLevel(max(h.level, logging.WARNING))
+        super()._log_env(env_cfg)
 
 
 class _DropDeprecationNotices(logging.Filter):
