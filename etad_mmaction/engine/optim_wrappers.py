@@ -16,7 +16,8 @@ class CPUBf16OptimWrapper(OptimWrapper):
     def __init__(self, *args, dtype: str = 'bfloat16', **kwargs):
         super().__init__(*args, **kwargs)
         if dtype not in ('bfloat16', 'bf16'):
-            raise ValueError(f'optim_wrapper.dtype: CPU autocast supports bfloat16 only, got {dtype!r}')
+            raise ValueError('optim_wrapper.dtype: CPU autocast supports bfloat16 only, '
+                             f'got {dtype!r}')
         self.cast_dtype = torch.bfloat16
 
     @contextmanager

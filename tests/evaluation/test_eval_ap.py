@@ -214,7 +214,8 @@ def random_case(rng, num_videos, num_classes, ties):
         anns = []
         for _ in range(rng.integers(0, 5)):
             s = int(rng.integers(0, 40))
-            anns.append([float(s), float(s + rng.integers(1, 20)), classes[rng.integers(num_classes)]])
+            anns.append([float(s), float(s + rng.integers(1, 20)),
+                         classes[rng.integers(num_classes)]])
         gt[vid] = anns
         ds = []
         for a in anns:  # near-duplicates of the ground truth on an integer grid

@@ -30,13 +30,17 @@ def write(path, obj):
 
 @pytest.fixture
 def small_pair(tmp_path):
-    db = {'a': dict(subset='validation', duration=50,
-                    annotations=[dict(segment=[0, 10], label='X'), dict(segment=[20, 30], label='X')]),
-          'b': dict(subset='validation', duration=50, annotations=[dict(segment=[5, 15], label='Y')]),
-          'c': dict(subset='training', duration=50, annotations=[dict(segment=[5, 15], label='Z')])}
+    def video(subset, *anns):
+        return dict(subset=subset, duration=50,
+                    annotations=[dict(segment=s, label=lab) for s, lab in anns])
+    db = {'a': video('validation', ([0, 10], 'X'), ([20, 30], 'X')),
+          'b': video('validation', ([5, 15], 'Y')),
+          'c': video('training', ([5, 15], 'Z'))}
     gt = write(tmp_path / 'gt.json', dict(version='1.3', taxonomy=[], database=db))
-    res = {'v_a': [dict(label='X', score=0.9, segment=[0, 10]), dict(label='X', score=0.8, segment=[0, 10]),
-                   dict(label='X', score=0.8, segment=[20, 30]), dict(label='X', score=0.5, segment=[50, 60])],
+    res = {'v_a': [dict(label='X', score=0.9, segment=[0, 10]),
+                   dict(label='X', score=0.8, segment=[0, 10]),
+                   dict(label='X', score=0.8, segment=[20, 30]),
+                   dict(label='X', score=0.5, segment=[50, 60])],
            'b': [dict(label='Y', score=0.7, segment=[5, 13])]}  # tIoU 0.8
     pred = write(tmp_path / 'pred.json', dict(version='1.3', results=res, external_data={}))
     return gt, pred
@@ -80,7 +84,8 @@ def test_cli_thumos_and_anet_anno(tmp_path):
     info = tmp_path / 'info.csv'
     info.write_text('video,numFrame,seconds,fps,rfps,subset,featureFrame\n'
                     'v_q,1,1,1,1,validation,1\nv_r,1,1,1,1,training,1\n')
-    pred = write(tmp_path / 'p2.json', dict(results={'q': [dict(label='X', score=1, segment=[1, 5])]}))
+    pred = write(tmp_path / 'p2.json',
+                 dict(results={'q': [dict(label='X', score=1, segment=[1, 5])]}))
     out = cli(anno, pred, '--video-info', info)
     assert out['ground_truth_format'] == 'anet_anno' and out['avg_mAP'] == 1.0
 

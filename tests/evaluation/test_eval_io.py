@@ -71,7 +71,8 @@ def test_real_thumos(real_data):
 
 def test_official_format_subset_and_prefix(tmp_path):
     db = {'abc': dict(subset='validation', duration=20.0,
-                      annotations=[dict(segment=[1, 5], label='X'), dict(segment=[6, 9], label='Y')]),
+                      annotations=[dict(segment=[1, 5], label='X'),
+                                   dict(segment=[6, 9], label='Y')]),
           'v_def': dict(subset='training', duration=10.0, annotations=[]),
           'ghi': dict(subset='validation', duration=12.0, annotations=[])}
     path = write(tmp_path / 'gt.json', dict(version='1.3', taxonomy=[], database=db))
@@ -94,10 +95,12 @@ def test_anet_anno_without_csv_warns(tmp_path):
 
 
 def test_format_detection():
-    assert detect_ground_truth_format({'database': {}, 'taxonomy': [], 'version': ''}) == 'activitynet'
+    anet = {'database': {}, 'taxonomy': [], 'version': ''}
+    assert detect_ground_truth_format(anet) == 'activitynet'
     assert detect_ground_truth_format(
         {'database': {'x': dict(subset='Test', duration=1, fps=30, annotations=[])}}) == 'thumos'
-    assert detect_ground_truth_format({'v_x': dict(duration_second=1, annotations=[])}) == 'anet_anno'
+    bsn = {'v_x': dict(duration_second=1, annotations=[])}
+    assert detect_ground_truth_format(bsn) == 'anet_anno'
     with pytest.raises(ValueError, match='prediction file'):
         detect_ground_truth_format({'results': {}})
     with pytest.raises(ValueError, match='unknown ground-truth format'):

@@ -162,7 +162,8 @@ def test_checkpoint_mismatch_names_file_and_keys(tmp_path):
     bad = tmp_path / 'extra_key.pth'
     torch.save(dict(state_dict=state), bad)
     enc = MODELS.build(dict(type='SnippetEncoder', backbone=dict(TSM18), pretrained=str(bad)))
-    with pytest.raises(KeyError, match=r"extra_key\.pth.*unexpected keys \['neck\.extra\.weight'\]"):
+    with pytest.raises(KeyError,
+                       match=r"extra_key\.pth.*unexpected keys \['neck\.extra\.weight'\]"):
         enc.init_weights()
     state = rec.state_dict()
     state.pop('neck.extra.weight', None)
@@ -170,7 +171,8 @@ def test_checkpoint_mismatch_names_file_and_keys(tmp_path):
     missing = tmp_path / 'missing_key.pth'
     torch.save(dict(state_dict=state), missing)
     enc = MODELS.build(dict(type='SnippetEncoder', backbone=dict(TSM18), pretrained=str(missing)))
-    with pytest.raises(KeyError, match=r"missing_key\.pth.*backbone\.layer4\.1\.conv2\.conv\.weight"):
+    with pytest.raises(KeyError,
+                       match=r"missing_key\.pth.*backbone\.layer4\.1\.conv2\.conv\.weight"):
         enc.init_weights()
     with pytest.raises(ValueError, match='both'):
         MODELS.build(dict(type='SnippetEncoder', backbone=dict(TSM18), pretrained='a.pth',

@@ -80,7 +80,8 @@ def test_gradients_reach_every_parameter():
     losses = model(torch.randn(2, C, T), make_samples(), mode='loss')
     assert {'loss_boundary', 's0.loss_iou', 's2.loss_regression'} <= set(losses)
     sum(losses.values()).backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    missing = [n for n, p in model.named_parameters()
+               if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, missing
 
 

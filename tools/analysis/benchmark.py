@@ -276,7 +276,8 @@ def environment(device: str) -> dict:
         cpu = platform.processor()
         try:
             with open('/proc/cpuinfo') as f:
-                cpu = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
+                cpu = next(line.split(':', 1)[1].strip() for line in f
+                           if line.startswith('model name'))
         except (OSError, StopIteration):
             pass
         env['cpu'] = cpu

@@ -91,7 +91,8 @@ def _dps(d: dict) -> str:
                      f"{r['step_vs_100'] or 0:.3f} | {r['peak_vs_100'] or 0:.3f} |")
     lines += ['', 'Inference per video (batch 1, post-processing included) with grid DPS '
               'at inference (App. C.3, Table 9 shape), randomly initialised model:', '',
-              '| DPS ratio at inference | ' + ' | '.join(f"{r['ratio']:.0%}" for r in d['inference'])
+              '| DPS ratio at inference | '
+              + ' | '.join(f"{r['ratio']:.0%}" for r in d['inference'])
               + ' |', '|---|' + '---|' * len(d['inference']),
               '| time per video (ms) | ' + ' | '.join(f"{1000 * r['s_per_video']:.1f}"
                                                      for r in d['inference']) + ' |', '']
@@ -100,7 +101,8 @@ def _dps(d: dict) -> str:
 
 def _egs(d: dict) -> str:
     dev = d['env']['device'].upper()
-    lines = _head(f"Encoder Gradient Sampling: memory and step time, {d['backbone']} ({dev})", d) + [
+    title = f"Encoder Gradient Sampling: memory and step time, {d['backbone']} ({dev})"
+    lines = _head(title, d) + [
         f"One training step (`ETADEndToEnd.train_step`, AdamW, fp32) on one video of "
         f"{d['snippets']} snippets x {d['frames']} frames at {d['resolution']}x"
         f"{d['resolution']}, {d['backbone']} encoder (frozen stages 2, all BatchNorm frozen) "
@@ -125,7 +127,8 @@ def _sweep(d: dict) -> str:
     lines = _head('DPS ratio and sampling strategy: detection mAP (CPU)', d) + [
         f"Each row is a full `tools/train.py {d['config']}` run (200 training / 100 "
         "validation semi-synthetic videos, T = 64, 4 epochs, batch 16) with "
-        "`model.roi_head.proposal_sampler` (then `model.sampler`) set as shown; average mAP on the validation videos after the last "
+        "`model.roi_head.proposal_sampler` (then `model.sampler`) set as shown; "
+        "average mAP on the validation videos after the last "
         "epoch. Times are wall-clock per run on the shared 2-core machine (other work ran "
         "concurrently: compare them only loosely).", '']
     runs = d['runs']
