@@ -91,9 +91,9 @@ def set_cpu_threads():
 
     PyTorch starts one thread per core; beside the dataloader workers, and on machines
     whose cores other work shares, its OpenMP threads wait on each other at every
-    operation (measured in docs/getting_started.md: a 2-core machine trained several
-    times slower with 2 threads than with 1). Half the cores (at least 1) leaves room
-    for the workers. torchrun sets ``OMP_NUM_THREADS=1`` per process itself. Returns the
+    operation (docs/getting_started.md: on a busy 2-core machine training steps were
+    slower with 2 threads than with 1). Half the cores (at least 1) leaves room for the
+    workers. torchrun sets ``OMP_NUM_THREADS=1`` per process itself. Returns the
     number set, or None when left alone (CUDA, or the variable is set)."""
     import torch
     if torch.cuda.is_available() or os.environ.get('OMP_NUM_THREADS'):
