@@ -139,8 +139,8 @@ def test_demo_cli_writes_json_and_timeline(tmp_path):
     with open(out_png, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     import re
-    rows = [l for l in run.stdout.splitlines()
-            if re.fullmatch(r' *[0-9.]+ +[0-9.]+  [0-9.]+  \S+', l)]
+    rows = [line for line in run.stdout.splitlines()
+            if re.fullmatch(r' *[0-9.]+ +[0-9.]+  [0-9.]+  \S+', line)]
     assert len(rows) == 5, run.stdout
 
 
