@@ -308,13 +308,16 @@ def _preset_comparison(d: dict) -> str:
              "Average mAP is mean +- sample std over the seeds; time per iteration is the "
              "median of each run's logged iteration times (runs shared the 2 cores, two at "
              'a time: compare loosely); peak tensor memory is counted for one training '
-             'step at batch 16 (`step_profile.py`).', '',
+             'step at batch 16 (`step_profile.py`). `paper_released_post`: the paper '
+             "preset's checkpoints evaluated with the official preset's post-processing "
+             '(score, boundary selection, Soft-NMS). Every mAP is of the final '
+             'checkpoint evaluated by `tools/test.py` with the code named above.', '',
              '| preset | avg mAP (%) | per seed | s / iter | parameters | peak tensor MB | '
              'ops / step |', '|---|---|---|---|---|---|---|']
     for name, r in p.items():
         seeds = ', '.join(f"{100 * x['metrics'].get('avg_mAP', float('nan')):.2f}"
                           for x in r['runs'])
-        times = ', '.join(f"{x['s_per_iter']:.2f}" for x in r['runs'] if x['s_per_iter'])
+        times = ', '.join(f"{x['s_per_iter']:.2f}" for x in r['runs'] if x['s_per_iter']) or '-'
         lines.append(f"| {name} | {100 * r['avg_mAP_mean']:.2f} +- {100 * r['avg_mAP_std']:.2f}"
                      f" | {seeds} | {times} | {r['params']:,} | {r['peak_tensor_mb']:.0f} | "
                      f"{r['ops']:,} |")
