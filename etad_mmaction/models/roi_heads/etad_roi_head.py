@@ -246,7 +246,11 @@ class ETADRoIHead(BaseModule):
         ``end_cls``) and ``masks`` for :class:`ETADLoss`.
         """
         cfg = self.train_cfg
-        gt_list = [g[v] for g, v in zip(*gts)]
+        req = getattr(self.proposal_sampler, 'requires', ())
+        # per-video ground truth only for the samplers that read it (boolean indexing
+        # makes the host wait for the device)
+        gt_list = ([g[v] for g, v in zip(*gts)] if 'ious' in req or 'scales' in req
+                   else None)
         proposals = self.sample_proposals(x, data_samples, self.proposal_sampler, generator,
                                           gt_list)
         outputs = self(x, proposals)
