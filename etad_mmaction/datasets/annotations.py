@@ -188,7 +188,11 @@ def clean_records(records: Sequence[VideoRecord], source: str = '',
         new = np.clip(seg, 0.0, rec.duration)
         moved = np.any(np.abs(new - seg) > 1e-9, axis=1)
         for i in np.flatnonzero(moved):
-            clipped.append(f'{rec.raw_id} {seg[i].round(3).tolist()} (duration {rec.duration})')
+            # full precision and the overshoot: rounded values can look in range
+            start, end = (float(v) for v in seg[i])
+            over = max(0.0 - start, end - rec.duration)
+            clipped.append(f'{rec.raw_id} [{start!r}, {end!r}] ({over:.3g} s outside '
+                           f'[0, {float(rec.duration)!r}])')
         keep = (new[:, 1] - new[:, 0]) > min_length
         for i in np.flatnonzero(~keep):
             dropped.append(f'{rec.raw_id} {seg[i].round(3).tolist()}')

@@ -132,3 +132,16 @@ def test_subset_requested_but_file_has_none(tmp_path):
                                   data_prefix=dict(feature=str(tmp_path / 'feat')))
     ds = ActivityNetFeatureDataset(ann_file=ann, data_prefix=dict(video=str(tmp_path / 'feat')))
     assert ds[0]['data_samples'].video_name == 'x1'
+
+
+def test_clipping_warning_shows_the_overshoot():
+    """A segment ending just past the video must not look in range once printed."""
+    import numpy as np
+    from etad_mmaction.datasets.annotations import (TADAnnotationWarning, VideoRecord,
+                                                    clean_records)
+    rec = VideoRecord(raw_id='v_tiny', video_name='tiny', duration=112.849,
+                      segments=np.array([[0.01, 112.8490004]]), labels=['a'])
+    with pytest.warns(TADAnnotationWarning) as caught:
+        clean_records([rec], source='gt.json')
+    message = str(caught[0].message)
+    assert '112.8490004' in message and '4e-07 s outside [0, 112.849]' in message
