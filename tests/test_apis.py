@@ -268,3 +268,19 @@ def test_embedded_end_to_end_default_trains_and_demos(tmp_path):
     assert osp.getsize(out_png) > 0
     real = _run_demo([DEMO, E2E_DEFAULT, str(work / 'epoch_1.pth')])
     assert real.returncode == 0, real.stderr[-3000:]
+
+
+def test_demo_on_a_feature_file_needs_and_takes_duration(feature_file, tmp_path):
+    import json
+    cfg = Config.fromfile(TINY)
+    cfg_path, ckpt = str(tmp_path / 'feat.py'), str(tmp_path / 'feat.pth')
+    cfg.dump(cfg_path)
+    torch.manual_seed(0)
+    torch.save(dict(state_dict=init_detector(cfg).state_dict(), meta={}), ckpt)
+    refused = _run_demo([feature_file, cfg_path, ckpt])
+    assert refused.returncode == 2 and '--duration' in refused.stderr
+    out_json = str(tmp_path / 'dets.json')
+    run = _run_demo([feature_file, cfg_path, ckpt, '--duration', '20', '--out-json', out_json])
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(out_json) as f:
+        _check(json.load(f), 20.0, True)

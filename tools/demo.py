@@ -27,7 +27,7 @@ import sys
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='ETAD demo on one video')
-    p.add_argument('video')
+    p.add_argument('video', help='a video, or a feature file (.npy/.csv/.pt) with --duration')
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--out-json', default=None)
@@ -50,6 +50,9 @@ def parse_args(argv=None):
     p.add_argument('--crop', type=int, default=224)
     p.add_argument('--chunk', type=int, default=32, help='snippets per encoder forward')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--duration', type=float, default=None,
+                   help='seconds of the video a feature file (.npy/.csv/.pt) was extracted '
+                        'from (required for feature files)')
     return p.parse_args(argv)
 
 
@@ -63,6 +66,9 @@ def ground_truth_of(label_file: str, video: str):
             return [(a['segment'][0], a['segment'][1], a.get('label', 'action'))
                     for a in db[key].get('annotations', [])]
     raise KeyError(f'{label_file}: no entry for video {stem!r}')
+
+
+FEATURE_EXTS = ('.npy', '.csv', '.pt')
 
 
 def detect_with_features(model, args, classifier):
@@ -109,8 +115,20 @@ def main():
         classifier = init_recognizer(args.recognizer_config, args.recognizer_checkpoint,
                                      device=args.device)
     gt = ground_truth_of(args.label_file, args.video) if args.label_file else None
+    is_features = osp.splitext(args.video)[1].lower() in FEATURE_EXTS
+    if is_features and args.duration is None:
+        print(f'{args.video} is a feature file: give --duration (seconds of its video)',
+              file=sys.stderr)
+        return 2
     model = init_detector(args.config, args.checkpoint, device=args.device)
-    if hasattr(model, 'encoder'):
+    if is_features:
+        if hasattr(model, 'encoder'):
+            print(f'{args.config} is an end-to-end config: it reads videos, not the '
+                  f'feature file {args.video}', file=sys.stderr)
+            return 2
+        result = inference_detector(model, args.video, classifier=classifier,
+                                    class_names=args.class_names, duration=args.duration)
+    elif hasattr(model, 'encoder'):
         result = inference_detector(model, args.video, classifier=classifier,
                                     class_names=args.class_names, progress=True)
     elif args.extractor_config is None:
