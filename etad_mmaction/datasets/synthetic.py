@@ -427,13 +427,18 @@ def generate_synthetic_dataset(root: str, overwrite: bool = False, progress: boo
                               'to replace it')
     parent = osp.dirname(root)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-', dir=parent)
+    _remove_dead_leftovers(parent, osp.basename(root))
+    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-{os.getpid()}-', dir=parent)
     try:
         _build(tmp, p, progress)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)         # mkdtemp makes 0700; keep the user's umask
         if osp.exists(root):
             if not overwrite:
                 raise FileExistsError(f'{root} appeared while generating; not replaced')
-            old = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.old-', dir=parent)
+            old = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.old-{os.getpid()}-',
+                                   dir=parent)
             os.rename(root, osp.join(old, 'data'))
             os.rename(tmp, root)
             shutil.rmtree(old, ignore_errors=True)
@@ -449,6 +454,29 @@ def generate_synthetic_dataset(root: str, overwrite: bool = False, progress: boo
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_dead_leftovers(parent: str, base: str) -> None:
+    """Remove ``.<base>.tmp-<pid>-*`` / ``.<base>.old-<pid>-*`` folders of generator
+    processes that died (killed runs); a live generator's folder is kept."""
+    for name in os.listdir(parent):
+        for kind in ('tmp', 'old'):
+            prefix = f'.{base}.{kind}-'
+            if not name.startswith(prefix):
+                continue
+            pid = name[len(prefix):].split('-', 1)[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(osp.join(parent, name), ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -275,3 +275,25 @@ def test_cli(tmp_path):
         cli.main([root, '--no-progress'])
     cli.main([root, '--overwrite', '--no-progress', '--num-train', '2', '--num-val', '1',
               '--feature-dim', '8'])
+
+
+def test_generation_removes_dead_runs_leftovers_and_keeps_the_umask(tmp_path):
+    import os
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                          capture_output=True, text=True).stdout.strip()   # exited
+    stale = tmp_path / f'.syn.tmp-{dead}-abc'
+    stale.mkdir()
+    (stale / 'part.npy').write_bytes(b'x')
+    live = tmp_path / f'.syn.tmp-{os.getpid()}-def'                  # a live generator's
+    live.mkdir()
+    old = os.umask(0o022)
+    try:
+        root = synthetic.generate_synthetic_dataset(str(tmp_path / 'syn'), progress=False,
+                                                    num_train=2, num_val=1, num_classes=2,
+                                                    feature_dim=4, write_bmn=False)
+    finally:
+        os.umask(old)
+    assert not stale.exists() and live.exists()
+    assert os.stat(root).st_mode & 0o777 == 0o755
