@@ -312,6 +312,7 @@ def _preset_comparison(d: dict) -> str:
              "preset's checkpoints evaluated with the official preset's post-processing "
              '(score, boundary selection, Soft-NMS). Every mAP is of the final '
              'checkpoint evaluated by `tools/test.py` with the code named above.', '',
+             *([d['note'], ''] if d.get('note') else []),
              '| preset | avg mAP (%) | per seed | s / iter | parameters | peak tensor MB | '
              'ops / step |', '|---|---|---|---|---|---|---|']
     for name, r in p.items():
