@@ -52,12 +52,29 @@ def test_mim_train_editable_install(mim_path, tmp_path):
     assert 'Epoch(train) [1][1/1]' in log
 
 
+def _source_files():
+    """The checkout's files as git sees them (tracked and not ignored); in a copy
+    without ``.git`` (CI runs the suite from one) every file outside the ignored
+    build, data and environment folders."""
+    git = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
+                         cwd=ROOT, capture_output=True, text=True)
+    if git.returncode == 0 and osp.isdir(osp.join(ROOT, '.git')):
+        return git.stdout.split()
+    skip = {'.git', '.venv', 'build', 'data', 'work_dirs', '__pycache__', '.pytest_cache',
+            '.mim', '.whl'}
+    files = []
+    for dirpath, dirnames, filenames in os.walk(ROOT):
+        dirnames[:] = [d for d in dirnames if d not in skip and not d.endswith('.egg-info')
+                       and not d.startswith('.venv')]
+        files += [osp.relpath(osp.join(dirpath, f), ROOT) for f in filenames
+                  if not f.endswith('.pyc')]
+    return files
+
+
 def test_mim_train_regular_install(mim_path, tmp_path):
     """A regular (non-editable) install of a clean copy of the sources."""
     src = tmp_path / 'src'
-    files = subprocess.run(['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
-                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
+    for f in _source_files():
         if f.startswith(('tests/', 'docs/')) or not osp.isfile(osp.join(ROOT, f)):
             continue
         os.makedirs(osp.dirname(src / f), exist_ok=True)
