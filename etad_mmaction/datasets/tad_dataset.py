@@ -182,12 +182,6 @@ class TADFeatureDataset(BaseDataset):
             return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
         return super()._serialize_data()
 
-    @property
-    def video_names(self) -> List[str]:
-        """Normalised ids of the videos in the dataset (in order, unique)."""
-        return list(dict.fromkeys(self.get_data_info(i)['video_name']
-                                  for i in range(len(self))))
-
     def __repr__(self):
         n = len(self) if self._fully_initialized else 'not loaded'
         return (f'{self.__class__.__name__}(ann_file={self.ann_file!r}, samples={n}, '

@@ -138,12 +138,3 @@ def segment_gaussian_soft_nms(segments: Tensor, scores: Tensor, sigma: float = 0
         return segments[:0], scores[:0]
     idx = torch.as_tensor(kept_idx, dtype=torch.long, device=segments.device)
     return segments[idx], torch.stack(kept_scores)
-
-
-def batched_soft_nms(segments: Tensor, scores: Tensor, valid: Tensor, **kwargs):
-    """Soft-NMS for a batch ``segments [B, N, 2]``, ``scores [B, N]``, ``valid [B, N]``.
-
-    Returns a list of ``(segments, scores)`` per video.
-    """
-    return [segment_soft_nms(s[v], c[v], **kwargs)
-            for s, c, v in zip(segments, scores, valid)]

@@ -19,11 +19,6 @@ def proposal_regions(proposals: Tensor, context_ratio: float = 0.5) -> Tensor:
     return torch.stack([lo, ts, te, hi, lo, hi], dim=-1).view(*proposals.shape[:-1], 3, 2)
 
 
-def boundary_regions(proposals: Tensor, context_ratio: float = 0.5):
-    """:func:`proposal_regions` as three ``[..., 2]`` tensors (start, end, extended)."""
-    return proposal_regions(proposals, context_ratio).unbind(-2)
-
-
 @functools.lru_cache(maxsize=64)
 def _sample_points(num_bins: tuple, samples_per_bin: int, device: torch.device, dtype):
     """Which region each sample point belongs to, and its fraction of the region:
