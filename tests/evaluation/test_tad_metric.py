@@ -1,4 +1,5 @@
 """TADMetric with fake data samples."""
+import contextlib
 import json
 import logging
 import warnings
@@ -16,6 +17,24 @@ from mmaction.registry import METRICS
 from mmaction.structures import ActionDataSample
 
 CLASSES = ['A', 'B', 'C']
+
+
+@contextlib.contextmanager
+def logged_messages():
+    """The messages of MMEngine's current logger while the block runs."""
+    records = []
+
+    class Grab(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = Grab()
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
 
 
 def sample(video, segments, scores, gt_video, duration=100.0, classifier_scores=None,
@@ -101,21 +120,9 @@ def test_class_scores_matter():
     samples = windowed_samples()
     for s in samples[2:]:  # video 2 classified as C: its detections are wrong
         s.set_metainfo(dict(classifier_scores=np.array([0.1, 0.1, 0.8])))
-    records = []
-
-    class Grab(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    logger = MMLogger.get_current_instance()
-    handler = Grab()
-    logger.addHandler(handler)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('error')  # one log line per validation, no UserWarning
-            out = run(metric, samples)
-    finally:
-        logger.removeHandler(handler)
+    with logged_messages() as records, warnings.catch_warnings():
+        warnings.simplefilter('error')  # one log line per validation, no UserWarning
+        out = run(metric, samples)
     assert out['avg_mAP'] == pytest.approx(0.5)  # A perfect, B zero (C has no gt)
     assert any('detections with labels absent from the ground truth ignored' in r
                for r in records)
@@ -193,20 +200,9 @@ def test_int_labels_in_gt_video_and_top_k():
 def test_evaluate_logs_table():
     metric = TADMetric()
     metric.dataset_meta = dict(classes=CLASSES)
-    records = []
-
-    class Grab(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    logger = MMLogger.get_current_instance()
-    handler = Grab()
-    logger.addHandler(handler)
-    try:
+    with logged_messages() as records:
         metric.process(None, windowed_samples())
         out = metric.evaluate(size=4)
-    finally:
-        logger.removeHandler(handler)
     assert out['avg_mAP'] == pytest.approx(1.0)
     table = [r for r in records if 'mAP (%)' in r]
     assert table and '0.75' in table[0] and 'Avg' in table[0] and '0.55' not in table[0]

@@ -257,9 +257,11 @@ class ETADRoIHead(BaseModule):
         s, (b, n) = len(outputs), proposals.shape[:2]
         stacked = torch.cat([out['proposals'] for out in outputs])           # [S*B, N, 2]
         padded, valid = gts
-        tgt = proposal_targets(stacked, (padded.repeat(s, 1, 1), valid.repeat(s, 1)),
-                               boundary_radius)
-        targets = {k: v.view(s, b, *v.shape[1:]) for k, v in tgt.items()}
+        targets = {}
+        if cfg['gt_assignment'] == 'per_stage' or cfg['boundary_labels'] == 'radius':
+            tgt = proposal_targets(stacked, (padded.repeat(s, 1, 1), valid.repeat(s, 1)),
+                                   boundary_radius)
+            targets = {k: v.view(s, b, *v.shape[1:]) for k, v in tgt.items()}
         if cfg['gt_assignment'] == 'initial':
             ious = pairwise_tiou(proposals, padded.to(proposals)).masked_fill(
                 ~valid[:, None, :], -1.0)

@@ -22,7 +22,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmaction.registry import MODELS
-from ..utils.roi_align import interpolation_taps
+from ..utils.roi_align import interpolation_taps, proposal_regions
 
 Taps = Tuple[Tensor, Tensor]
 
@@ -109,11 +109,8 @@ class TemporalRoIExtractor(BaseModule):
         """``[..., 3, 2]``: start, end and extended regions of ``[..., 2]`` proposals.
         The linear convention clamps negative lengths to 0; the authors' code
         extends by the signed length."""
-        ts, te = proposals[..., 0], proposals[..., 1]
-        d = te - ts
-        ctx = (d.clamp(min=0) if self.convention == 'linear' else d) * self.context_ratio
-        lo, hi = ts - ctx, te + ctx
-        return torch.stack([lo, ts, te, hi, lo, hi], dim=-1).view(*proposals.shape[:-1], 3, 2)
+        return proposal_regions(proposals, self.context_ratio,
+                                clamp_length=self.convention == 'linear')
 
     def forward(self, proposals: Tensor, num_snippets: int) -> Tuple[Taps, Taps]:
         """``proposals [B, N, 2]`` -> ``(boundary, extended)`` taps:

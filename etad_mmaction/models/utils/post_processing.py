@@ -19,14 +19,9 @@ def boundary_selection_mask(probs: Tensor, peak_ratio: float = 0.5, keep_first: 
     """
     mx = probs.max(dim=1, keepdim=True).values
     mask = probs > peak_ratio * mx
-    if edge_peaks:
-        padded = torch.nn.functional.pad(probs, (1, 1))
-        mid = padded[:, 1:-1]
-        mask |= (mid > padded[:, :-2]) & (mid > padded[:, 2:])
-    elif probs.shape[1] >= 3:
-        mid = probs[:, 1:-1]
-        peak = (mid > probs[:, :-2]) & (mid > probs[:, 2:])
-        mask[:, 1:-1] |= peak
+    # padding with 0 lets the ends be peaks; with +inf they never are
+    padded = torch.nn.functional.pad(probs, (1, 1), value=0.0 if edge_peaks else float('inf'))
+    mask |= (probs > padded[:, :-2]) & (probs > padded[:, 2:])
     if keep_first:
         mask[:, 0] = True
     if keep_last:

@@ -5,16 +5,19 @@ import torch
 from torch import Tensor
 
 
-def proposal_regions(proposals: Tensor, context_ratio: float = 0.5) -> Tensor:
+def proposal_regions(proposals: Tensor, context_ratio: float = 0.5,
+                     clamp_length: bool = True) -> Tensor:
     """Start, end and extended regions of proposals ``[..., 2]`` (App. A.2), stacked
     as ``[..., 3, 2]``.
 
     With ``d = t_e - t_s`` and ``r = context_ratio`` (the paper's "2/d", read as
     half the proposal length): start ``(t_s - r d, t_s)``, end ``(t_e, t_e + r d)``,
-    extended ``(t_s - r d, t_e + r d)``.
+    extended ``(t_s - r d, t_e + r d)``. ``clamp_length``: ``d`` of an inverted
+    proposal counts as 0 (the authors' code extends by the signed length).
     """
     ts, te = proposals[..., 0], proposals[..., 1]
-    ctx = (te - ts).clamp(min=0) * context_ratio
+    d = te - ts
+    ctx = (d.clamp(min=0) if clamp_length else d) * context_ratio
     lo, hi = ts - ctx, te + ctx
     return torch.stack([lo, ts, te, hi, lo, hi], dim=-1).view(*proposals.shape[:-1], 3, 2)
 
