@@ -6,7 +6,8 @@ import os.path as osp
 import warnings
 
 import etad_mmaction  # noqa: F401  (compat layer + registries, before mmaction.models)
-from etad_mmaction.engine import apply_amp, default_work_dir, setup_cpu_distributed
+from etad_mmaction.engine import (apply_amp, apply_compile, default_work_dir,
+                                  setup_cpu_distributed)
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop, Runner, find_latest_checkpoint
@@ -23,6 +24,11 @@ def parse_args():
                         'the work dir when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: AmpOptimWrapper on CUDA, bf16 autocast on CPU')
+    parser.add_argument('--compile', nargs='?', const='default', default=None,
+                        metavar='MODE',
+                        help='compile the training step with torch.compile (ETADCompileHook); '
+                        'MODE: default, reduce-overhead (CUDA graphs), '
+                        'max-autotune-no-cudagraphs, ...')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the total batch (batch size per '
                         'process x processes) over auto_scale_lr.base_batch_size')
@@ -127,7 +133,9 @@ def merge_args(cfg, args):
         cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    apply_compile(cfg, args.compile)
     return cfg
+
 
 
 class QuietRunner(Runner):

@@ -1,10 +1,11 @@
 from . import checkpoint_io
 from .checkpoint_hook import CheckpointMismatchError, ETADCheckpointHook
-from .hooks import ETADSamplingHook, NonFiniteCheckHook
-from .launcher import apply_amp, default_work_dir, setup_cpu_distributed
+from .hooks import ETADCompileHook, ETADSamplingHook, NonFiniteCheckHook
+from .launcher import apply_amp, apply_compile, default_work_dir, setup_cpu_distributed
 from .optim_wrappers import CPUBf16OptimWrapper
 
-__all__ = ['ETADSamplingHook', 'ETADCheckpointHook', 'NonFiniteCheckHook',
+__all__ = ['ETADSamplingHook', 'ETADCompileHook', 'apply_compile', 'ETADCheckpointHook',
+           'NonFiniteCheckHook',
            'CheckpointMismatchError', 'CPUBf16OptimWrapper', 'apply_amp', 'default_work_dir',
            'setup_cpu_distributed']
 

@@ -1,4 +1,5 @@
-"""Hooks of the ETAD runner: seeded sampling, and a stop at the first non-finite loss."""
+"""Hooks of the ETAD runner: seeded sampling, a compiled training step, and a stop
+at the first non-finite loss."""
 import math
 from typing import Optional
 
@@ -29,6 +30,35 @@ class ETADSamplingHook(Hook):
         model = unwrap(runner.model)
         if hasattr(model, 'set_sampling_state'):
             model.set_sampling_state(seed=runner.seed, epoch=runner.epoch)
+
+
+@HOOKS.register_module()
+class ETADCompileHook(Hook):
+    """Compiles the detector's training program (``ETAD.loss_tensors``: forward,
+    DPS, targets, losses) with ``torch.compile`` before training.
+
+    ``tools/train.py --compile [MODE]`` adds it, and turns MMEngine's ``compile=``
+    config key into it: MMEngine would compile the whole ``train_step`` (data
+    samples, optimizer wrapper), which dynamo splits into many graphs, while the
+    tensor program of ETAD traces as one (CUDA-graph ready with
+    ``mode='reduce-overhead'``).
+
+    Args:
+        **compile_kwargs: ``torch.compile`` options (``mode``, ``backend``, ...).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, **compile_kwargs):
+        self.compile_kwargs = compile_kwargs
+
+    def before_train(self, runner) -> None:
+        model = unwrap(runner.model)
+        detector = getattr(model, 'detector', model)     # ETADEndToEnd holds an ETAD
+        if not hasattr(detector, 'compile_loss'):
+            raise TypeError(f'ETADCompileHook: {type(detector).__name__} has no '
+                            'compile_loss (an ETAD detector has)')
+        detector.compile_loss(**self.compile_kwargs)
 
 
 def _batch_videos(data_batch) -> list:

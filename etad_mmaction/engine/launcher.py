@@ -1,6 +1,7 @@
 """Launch helpers shared by ``tools/train.py`` and ``tools/test.py`` (and mim)."""
 import os
 import os.path as osp
+from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -59,3 +60,18 @@ def default_work_dir(cfg, config_path: str, work_dir=None) -> str:
     if cfg.get('work_dir', None) is not None:
         return cfg.work_dir
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def apply_compile(cfg, mode: Optional[str] = None) -> None:
+    """``--compile [MODE]`` or MMEngine's ``compile=`` key -> ``ETADCompileHook``
+    (the detector's tensor program compiled as one graph, not MMEngine's whole
+    ``train_step``)."""
+    options = cfg.pop('compile', None)
+    if mode is not None:
+        options = dict(options or {}) if isinstance(options, dict) else {}
+        options['mode'] = mode
+    if options is None or options is False:
+        return
+    options = {} if options is True else dict(options)
+    hooks = [h for h in cfg.get('custom_hooks') or [] if h.get('type') != 'ETADCompileHook']
+    cfg.custom_hooks = hooks + [dict(type='ETADCompileHook', **options)]

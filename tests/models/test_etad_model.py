@@ -1,48 +1,15 @@
 """Behaviour of the ETAD detector: shapes, gradients, overfitting, RoI alignment, errors."""
 import pytest
 import torch
-from mmengine.structures import InstanceData
 
 import etad_mmaction  # noqa: F401
 from etad_mmaction.models.utils import (ParallelMLP, boundary_selection_mask,
                                         num_valid_proposals, proposal_targets,
                                         snippet_boundary_targets, temporal_roi_align,
                                         valid_proposals)
+
+from etad_mmaction.testing import C, T, make_samples, small_model
 from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
-
-T, C = 16, 8
-
-
-def make_samples(b=2, t=T, segments=((2., 6.), (9., 14.))):
-    samples = []
-    for i in range(b):
-        ds = ActionDataSample()
-        gt = InstanceData()
-        gt.segments = torch.tensor(segments)
-        gt.labels = torch.zeros(len(segments), dtype=torch.long)
-        ds.gt_instances = gt
-        ds.set_metainfo(dict(video_name=f'vid{i}', sample_idx=i, num_snippets=t,
-                             duration=32.0, window_start=0.0, snippet_seconds=32.0 / t))
-        samples.append(ds)
-    return samples
-
-
-def small_model(sampler=dict(type='RandomProposalSampler', ratio=0.5), t=T, roi_head=None,
-                **kw):
-    head = dict(type='ETADRoIHead',
-                stage_head=dict(in_channels=32, roi_channels=16, hidden_dims=(32, 16, 16, 16),
-                                num_groups=4),
-                proposal_sampler=sampler)
-    head.update(roi_head or {})
-    cfg = dict(type='ETAD', num_snippets=t,
-               neck=dict(type='LSTMFeatureEnhancement', in_channels=C, hidden_channels=32,
-                         branch_channels=16, out_channels=32, num_groups=4),
-               boundary_head=dict(type='BoundaryHead', in_channels=32, feat_channels=32,
-                                  num_groups=4),
-               roi_head=head)
-    cfg.update(kw)
-    return MODELS.build(cfg)
 
 
 def test_proposal_map_counts():
@@ -209,8 +176,8 @@ def test_negatives_are_seeded_balanced_and_batch_independent():
     def negatives(iou, videos, stage=0):
         """Stage ``stage``'s negatives of ``iou [B, N]`` (earlier stages get zeros)."""
         stacked = torch.stack([torch.zeros_like(iou)] * stage + [iou])
-        return head.sample_negatives(stacked > head.train_cfg['iou_cls_pos_thr'], videos,
-                                     model.generator)[stage]
+        return head.sample_negatives(stacked > head.train_cfg['iou_cls_pos_thr'],
+                                     model.sampling_keys(videos)[:, 1])[stage]
 
     neg = negatives(gt_iou, samples)
     pos = gt_iou > head.train_cfg['iou_cls_pos_thr']
@@ -221,8 +188,8 @@ def test_negatives_are_seeded_balanced_and_batch_independent():
     assert torch.equal(alone[0], neg[3])
     assert not torch.equal(negatives(gt_iou, samples, stage=1), neg)
     # all stages at once = stage by stage
-    staged = head.sample_negatives(torch.stack([gt_iou, gt_iou.flip(1)]) > 0.9, samples,
-                                   model.generator)
+    staged = head.sample_negatives(torch.stack([gt_iou, gt_iou.flip(1)]) > 0.9,
+                                   model.sampling_keys(samples)[:, 1])
     assert torch.equal(staged[0], neg)
     assert torch.equal(staged[1], negatives(gt_iou.flip(1), samples, stage=1))
     # uniform over the negatives: each is picked with probability k / #neg
@@ -347,7 +314,8 @@ def test_sampling_is_seeded_per_video():
     head = model.roi_head
 
     def draw():
-        return head.sample_proposals(x, make_samples(), head.proposal_sampler, model.generator)
+        return head.sample_proposals(x, model.sampling_keys(make_samples())[:, 0],
+                                     head.proposal_sampler)
 
     a, b = draw(), draw()
     assert torch.equal(a, b)

@@ -136,13 +136,10 @@ def test_each_loss_term_equals_the_authors(pair, monkeypatch):
 
     class Fixed:
         requires = ()
+        batched = True
 
-        def __init__(self):
-            self.calls = 0
-
-        def __call__(self, num, generator=None, **kw):
-            self.calls += 1
-            return fixed[self.calls - 1]
+        def sample_batch(self, keys, num, **kw):
+            return fixed
 
     monkeypatch.setattr(model.roi_head, 'proposal_sampler', Fixed())
     monkeypatch.setattr(ETADRoIHead, 'uniforms', staticmethod(lambda *a: uniforms))

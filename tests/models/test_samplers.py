@@ -18,6 +18,8 @@ from etad_mmaction.models.samplers import (SAMPLER_STRATEGIES, BlockSampler, DPP
                                            build_sampler, farthest_point_sampling,
                                            greedy_dpp_map, sample_k_dpp_low_rank)
 from etad_mmaction.models.samplers import dpp_sampler as dpp_module
+from etad_mmaction.models.samplers.balanced_samplers import batched_quotas
+from etad_mmaction.models.samplers.seeding import counter_hash, hashed_uniforms, sampling_seed
 from etad_mmaction.models.samplers import fps_sampler as fps_module
 from etad_mmaction.models.utils.proposal_map import valid_proposals
 from mmaction.registry import TASK_UTILS
@@ -499,3 +501,74 @@ def test_k_dpp_invariants(n, c, k, seed):
     idx = sample_k_dpp_low_rank(x, k, 1e-2, gen(seed))
     assert sorted(set(idx.tolist())) == sorted(idx.tolist()) and len(idx) == k
     assert all(0 <= i < n for i in idx.tolist())
+
+
+# ----------------------------------------------------------------- batched draws
+BATCHED_TYPES = ['RandomSampler', 'GridSampler', 'BlockSampler', 'IoUBalancedSampler',
+                 'ScaleBalancedSampler']
+
+
+def test_counter_hash_is_pinned_and_uniform():
+    keys = torch.tensor([sampling_seed(0, 0, i, 'dps') for i in range(3)]).view(-1, 1)
+    bits = counter_hash(keys, torch.arange(4).view(1, -1))
+    # the draws of a stream must not change between releases (resumed runs)
+    assert bits[0].tolist() == [2535356008, 3022474601, 1191212351, 3079731553]
+    many = counter_hash(keys, torch.arange(60000).view(1, -1))
+    assert int(many.min()) >= 0 and int(many.max()) < 2**32
+    u = hashed_uniforms(keys, torch.arange(60000).view(1, -1)).double()
+    for row in u:                                        # Kolmogorov-Smirnov vs U(0, 1)
+        assert stats.kstest(row.numpy(), 'uniform').pvalue > 1e-3
+    assert abs(float(torch.corrcoef(u)[0, 1])) < 0.02   # streams independent
+    assert abs(float(torch.corrcoef(torch.stack([u[0, :-1], u[0, 1:]]))[0, 1])) < 0.02
+
+
+@pytest.mark.parametrize('type_', BATCHED_TYPES)
+@pytest.mark.parametrize('two_d', [False, True])
+def test_batched_draws_do_not_depend_on_the_batch(type_, two_d):
+    inputs = inputs_map(12, 8) if two_d else inputs_1d(90)
+    n = inputs['coords'].shape[0]
+    sampler = build(type_, 0.2)
+    assert sampler.batched
+    keys = torch.tensor([sampling_seed(3, 1, i, 'dps') for i in range(4)])
+    rows = dict(ious=torch.stack([inputs['ious'].roll(5 * b) for b in range(4)]),
+                scales=inputs['scales'].expand(4, -1))            # per-video labels
+    batch = sampler.sample_batch(keys, n, coords=inputs['coords'], **rows)
+    assert batch.shape == (4, sampler.num_samples(n))
+    for b in range(4):
+        check_indices(batch[b], n, sampler.num_samples(n))
+        alone = sampler.sample_batch(keys[b:b + 1], n, coords=inputs['coords'],
+                                     **{k: v[b:b + 1] for k, v in rows.items()})
+        assert torch.equal(alone[0], batch[b])
+    if type_ != 'GridSampler':                           # the grid is the same for all
+        assert not torch.equal(batch[0], batch[1])
+
+
+def test_batched_quotas_fill_like_the_water_filling():
+    g = gen(0)
+    for trial in range(400):
+        nb = int(torch.randint(1, 6, (1,), generator=g))
+        cap = [int(c) for c in torch.tensor([0, 0, 1, 2, 3, 5, 10, 50])[
+            torch.randint(0, 8, (nb,), generator=g)]]
+        if sum(cap) == 0:
+            continue
+        k = int(torch.randint(1, sum(cap) + 1, (1,), generator=g))
+        level = max(v for v in range(max(cap) + 1) if sum(min(c, v) for c in cap) <= k)
+        for quota in (balanced_quotas(cap, k, gen(trial)),
+                      batched_quotas(torch.tensor([cap]), k,
+                                     torch.randint(0, 2**32, (1, nb), generator=g))[0].tolist()):
+            extra = [q - min(c, level) for q, c in zip(quota, cap)]
+            assert sum(quota) == k and set(extra) <= {0, 1}, (cap, k, quota)
+            assert all(c > level for e, c in zip(extra, cap) if e), (cap, k, quota)
+
+
+def test_batched_balanced_draw_is_uniform_within_bins():
+    values = torch.cat([torch.full((10,), 0.1), torch.full((30,), 0.5), torch.full((60,), 0.9)])
+    sampler = IoUBalancedSampler(0.15)                   # k = 15: 5 per bin
+    keys = torch.tensor([sampling_seed(0, e, 0, 'dps') for e in range(600)])
+    picks = sampler.sample_batch(keys, 100, ious=values.expand(600, -1))
+    hits = torch.zeros(100).index_add_(0, picks.reshape(-1), torch.ones(picks.numel()))
+    for lo, hi, rate in ((0, 10, 0.5), (10, 40, 5 / 30), (40, 100, 5 / 60)):
+        freq = hits[lo:hi] / 600
+        sd = (rate * (1 - rate) / 600) ** 0.5
+        assert abs(float(freq.mean()) - rate) < 1e-6
+        assert float((freq - rate).abs().max()) < 4.5 * sd

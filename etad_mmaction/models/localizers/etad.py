@@ -9,7 +9,7 @@ from torch import Tensor
 
 from mmaction.registry import MODELS
 from ..roi_heads.etad_roi_head import DEFAULT_PROPOSAL_SAMPLER
-from ..samplers.seeding import sampling_generator
+from ..samplers.seeding import sampling_generator, sampling_seed
 from ..utils import pad_segments, select_and_suppress, snippet_boundary_targets
 
 _UNSET = object()
@@ -167,6 +167,7 @@ class ETAD(BaseModel):
         # set by ETADSamplingHook each epoch; seed/epoch/video index seed every draw
         self.sampling_seed = int(self.train_cfg['seed'])
         self.sampling_epoch = 0
+        self._compiled_loss = None
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
@@ -195,6 +196,15 @@ class ETAD(BaseModel):
         idx = data_sample.metainfo.get('sample_idx', 0)
         return sampling_generator(self.sampling_seed, self.sampling_epoch, idx, stream)
 
+    def sampling_keys(self, data_samples, streams=('dps', 'neg'), device=None) -> Tensor:
+        """Each video's sampling keys of ``streams`` this epoch -> ``[B, len(streams)]``
+        int64 on ``device`` (computed on the host, sent without waiting)."""
+        keys = torch.tensor([[sampling_seed(self.sampling_seed, self.sampling_epoch,
+                                            ds.metainfo.get('sample_idx', 0), stream)
+                              for stream in streams] for ds in data_samples],
+                            dtype=torch.long).view(-1, len(streams))
+        return keys if device is None else keys.to(device, non_blocking=True)
+
     # ------------------------------------------------------------------ helpers
     def _stack_inputs(self, inputs, data_samples) -> Tensor:
         feats = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
@@ -220,16 +230,48 @@ class ETAD(BaseModel):
         raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode')
 
     def loss(self, inputs, data_samples) -> Dict[str, Tensor]:
+        """Eq. 1 losses. The host work (stacking, padding the ground truth, the
+        videos' sampling keys) happens here; :meth:`loss_tensors` is the tensor
+        program (compiled as one graph by :meth:`compile_loss`)."""
         feats = self._stack_inputs(inputs, data_samples)
+        padded, valid = self._padded_gts(data_samples, feats)
+        keys = self.sampling_keys(data_samples, device=feats.device)
+        core = self._compiled_loss if self._compiled_loss is not None else self.loss_tensors
+        return core(feats, padded, valid, keys)
+
+    @staticmethod
+    def _padded_gts(data_samples, feats: Tensor):
+        """The batch's ground truth padded to a power-of-two count (few distinct
+        shapes: a compiled step is rebuilt for a handful of counts, not each)."""
+        gts = [ds.gt_instances.segments.float() for ds in data_samples]
+        return pad_segments(gts, feats, bucket=True)
+
+    def loss_tensors(self, feats: Tensor, gt_segments: Tensor, gt_valid: Tensor,
+                     keys: Tensor) -> Dict[str, Tensor]:
+        """The training forward and losses as tensors only: ``feats [B, C, T]``,
+        ``gt_segments [B, G, 2]`` (snippets) with ``gt_valid [B, G]``, ``keys
+        [B, 2]`` (streams ``'dps'``, ``'neg'``; see :meth:`sampling_keys`)."""
         x, bd = self.extract_feat(feats)
-        gts = [ds.gt_instances.segments.to(feats.device, non_blocking=True).float()
-               for ds in data_samples]
-        padded = pad_segments(gts, feats)
         radius = self.train_cfg['boundary_radius']
-        bd_targets = snippet_boundary_targets(padded, self.num_snippets, radius)
-        res = self.roi_head.loss_inputs(x, data_samples, padded, bd_targets, radius,
-                                        self.generator)
+        gts = (gt_segments, gt_valid)
+        bd_targets = snippet_boundary_targets(gts, self.num_snippets, radius)
+        res = self.roi_head.loss_inputs(x, gts, bd_targets, radius, keys)
         return self.loss_module(bd, bd_targets, res['outputs'], res['targets'], res['masks'])
+
+    def compile_loss(self, **compile_kwargs) -> None:
+        """Compile :meth:`loss_tensors` with ``torch.compile`` (``fullgraph=True``
+        unless the RoI head needs the host: one graph, CUDA-graph ready with
+        ``mode='reduce-overhead'``). FPS/DPP sampling and the ``'roi_align'``
+        extractor convention (one host read per stage) split the step into a few
+        graphs (``fullgraph=False``, said in the log)."""
+        host_work = self.roi_head.host_work()
+        kwargs = dict(fullgraph=not host_work, dynamic=False)
+        kwargs.update(compile_kwargs)
+        torch._dynamo.config.allow_rnn = True      # the LSTM neck, traced as one graph
+        self._compiled_loss = torch.compile(self.loss_tensors, **kwargs)
+        print_log(f'ETAD: loss_tensors compiled ({kwargs}); the first steps of each '
+                  'batch shape compile' + (f'; not one graph: {host_work}' if host_work else ''),
+                  logger='current', level=30 if host_work else 20)
 
     @torch.no_grad()
     def predict(self, inputs, data_samples) -> list:
@@ -260,9 +302,12 @@ class ETAD(BaseModel):
         feats = self._stack_inputs(inputs, data_samples)
         x, bd = self.extract_feat(feats)
         head = self.roi_head
-        if head.test_proposal_sampler is not None and data_samples is not None:
-            anchors = head.sample_proposals(x, data_samples, head.test_proposal_sampler,
-                                            self.generator)
+        sampler = head.test_proposal_sampler
+        if sampler is not None and data_samples is not None:
+            gts = (self._padded_gts(data_samples, feats)
+                   if {'ious', 'scales'} & set(sampler.requires) else None)
+            keys = self.sampling_keys(data_samples, ('dps',), feats.device)[:, 0]
+            anchors = head.sample_proposals(x, keys, sampler, gts)
         else:
             anchors = head.anchors.float().unsqueeze(0).expand(x.shape[0], -1, -1)
         out = head.predict(x, bd, anchors)

@@ -5,7 +5,7 @@ temporal RoI extractor, one :class:`ProposalEvaluationHead` per stage, and the
 stages' training targets and loss masks, configured per stage by
 ``train_cfg``; inference scoring and boundary selection by ``test_cfg``.
 """
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.model import BaseModule, ModuleList
@@ -14,11 +14,10 @@ from torch import Tensor
 from mmaction.registry import MODELS, TASK_UTILS
 from etad_mmaction.structures import pairwise_tiou
 from ..losses.etad_loss import global_count
+from ..samplers.seeding import counter_hash, hashed_uniforms
 from ..utils.post_processing import boundary_selection_mask
 from ..utils.proposal_map import valid_proposals
 from ..utils.targets import proposal_targets
-
-Generator = Callable[[object, str], torch.Generator]
 
 DEFAULT_PROPOSAL_SAMPLER = dict(type='RandomProposalSampler', ratio=0.06)
 TRAIN_DEFAULTS = dict(stage_pos_iou_thrs=(0.7, 0.8, 0.9), iou_cls_pos_thr=0.9,
@@ -162,6 +161,8 @@ class ETADRoIHead(BaseModule):
             test_proposal_sampler, 'model.roi_head.test_proposal_sampler')
         self.register_buffer('anchors', valid_proposals(num_snippets, self.max_duration),
                              persistent=False)                   # [n, 2] long
+        self._register_plan('_train_plan', self.proposal_sampler)
+        self._register_plan('_test_plan', self.test_proposal_sampler)
 
     @property
     def in_channels(self) -> int:
@@ -190,31 +191,65 @@ class ETADRoIHead(BaseModule):
         geo = torch.stack([s / t, e / t, (e - s) / t], dim=1).to(x.dtype)
         return torch.cat([pooled.t(), geo], dim=1)
 
-    def sample_proposals(self, x: Tensor, data_samples, sampler, generator: Generator,
-                         gts=None) -> Tensor:
+    def _register_plan(self, prefix: str, sampler) -> None:
+        """Keep what a batched sampler precomputes from the map (``plan``) as
+        buffers, so it follows the model to its device and into compiled graphs."""
+        names = []
+        if sampler is not None and sampler.batched:
+            for name, value in sampler.plan(self.anchors.shape[0], self.anchors).items():
+                self.register_buffer(f'{prefix}_{name}', value, persistent=False)
+                names.append(name)
+        setattr(self, f'{prefix}_names', tuple(names))
+
+    def host_work(self) -> str:
+        """Why the training step cannot trace as one graph ('' when it can)."""
+        why = []
+        sampler = self.proposal_sampler
+        if sampler is not None and not sampler.batched:
+            why.append(f'{type(sampler).__name__} samples on the host')
+        if self.roi_extractor.convention == 'roi_align':
+            why.append("the 'roi_align' extractor convention reads one count per stage")
+        return '; '.join(why)
+
+    def _plan(self, sampler) -> Dict[str, Tensor]:
+        prefix = '_train_plan' if sampler is self.proposal_sampler else '_test_plan'
+        return {n: getattr(self, f'{prefix}_{n}') for n in getattr(self, f'{prefix}_names')}
+
+    def sample_proposals(self, x: Tensor, keys: Tensor, sampler,
+                         gts: Optional[Tuple[Tensor, Tensor]] = None) -> Tensor:
         """Pick ``k`` proposals of the map per video -> ``[B, k, 2]`` float
-        (all proposals when ``sampler`` is None)."""
+        (all proposals when ``sampler`` is None).
+
+        ``keys [B]``: each video's sampling key (stream ``'dps'``); ``gts``:
+        ``(padded [B, G, 2], valid [B, G])`` for the label-guided samplers. Batched
+        samplers draw on the device in tensor operations (traceable); FPS and DPP
+        read the enhanced features and loop over the videos on the host.
+        """
         anchors = self.anchors
         n = anchors.shape[0]
         if sampler is None:
             return anchors.float().unsqueeze(0).expand(x.shape[0], -1, -1)
-        picked = []
         req = getattr(sampler, 'requires', ())
-        for i, ds in enumerate(data_samples):
-            kw = dict(coords=anchors)
-            if 'features' in req:
-                kw['features'] = self._kernel_features(x[i])
-            if 'ious' in req or 'scales' in req:
-                af = anchors.float()
-                gt = gts[i] if gts is not None else ds.gt_instances.segments
-                kw['ious'] = (pairwise_tiou(af, gt.to(af)).max(dim=1).values
-                              if gt.numel() else af.new_zeros(n))
-                kw['scales'] = (af[:, 1] - af[:, 0]) / self.num_snippets
-            picked.append(sampler(n, generator=generator(ds, 'dps'), **kw).view(1, -1))
-        # one transfer and one gather for the batch (every video gets the same k);
-        # non-blocking: a blocking host-to-device copy waits for the queued kernels
-        index = torch.cat([i.to(picked[0].device) for i in picked])
-        index = index.to(anchors.device, non_blocking=True)
+        kw = {}
+        if 'features' in req:
+            kw['features'] = torch.stack([self._kernel_features(v) for v in x])
+        if 'ious' in req or 'scales' in req:
+            af = anchors.float()
+            if gts is None:
+                raise ValueError(f'{type(sampler).__name__} needs the ground truth to sample')
+            padded, valid = gts
+            iou = pairwise_tiou(af.unsqueeze(0).expand(padded.shape[0], -1, -1),
+                                padded.to(af))                            # [B, n, G]
+            kw['ious'] = iou.masked_fill(~valid[:, None, :], 0.0).amax(dim=2)
+            kw['scales'] = ((af[:, 1] - af[:, 0]) / self.num_snippets).expand(
+                padded.shape[0], -1)
+        if sampler.batched:
+            index = sampler.sample_batch(keys.to(anchors.device), n, coords=anchors,
+                                         plan=self._plan(sampler), **kw)
+        else:
+            index = sampler.sample_batch(keys.cpu(), n, coords=anchors, **kw)
+            # non-blocking: a blocking host-to-device copy waits for the queued kernels
+            index = index.to(anchors.device, non_blocking=True)
         return anchors[index].float()
 
     # ------------------------------------------------------------ cascade
@@ -235,24 +270,20 @@ class ETADRoIHead(BaseModule):
         return outputs
 
     # ------------------------------------------------------------ training
-    def loss_inputs(self, x: Tensor, data_samples, gts, boundary_targets: Tensor,
-                    boundary_radius: float, generator: Generator) -> dict:
+    def loss_inputs(self, x: Tensor, gts: Tuple[Tensor, Tensor], boundary_targets: Tensor,
+                    boundary_radius: float, keys: Tensor) -> dict:
         """Sample proposals, run the cascade and build every stage's targets and
         loss masks at once (``[S, B, N]`` stacks, stage-major).
 
         ``gts``: ``(padded [B, G, 2], valid [B, G])``; ``boundary_targets``:
-        the snippet start/end targets ``[B, 2, T]``. Returns ``outputs`` (list of
-        stage dicts), ``targets`` (``iou``, ``offsets``, ``start_cls``,
-        ``end_cls``) and ``masks`` for :class:`ETADLoss`.
+        the snippet start/end targets ``[B, 2, T]``; ``keys [B, 2]``: each
+        video's sampling keys of the streams ``'dps'`` (proposals) and ``'neg'``
+        (negatives). Returns ``outputs`` (list of stage dicts), ``targets``
+        (``iou``, ``offsets``, ``start_cls``, ``end_cls``) and ``masks`` for
+        :class:`ETADLoss`.
         """
         cfg = self.train_cfg
-        req = getattr(self.proposal_sampler, 'requires', ())
-        # per-video ground truth only for the samplers that read it (boolean indexing
-        # makes the host wait for the device)
-        gt_list = ([g[v] for g, v in zip(*gts)] if 'ious' in req or 'scales' in req
-                   else None)
-        proposals = self.sample_proposals(x, data_samples, self.proposal_sampler, generator,
-                                          gt_list)
+        proposals = self.sample_proposals(x, keys[:, 0], self.proposal_sampler, gts)
         outputs = self(x, proposals)
         s, (b, n) = len(outputs), proposals.shape[:2]
         stacked = torch.cat([out['proposals'] for out in outputs])           # [S*B, N, 2]
@@ -281,40 +312,40 @@ class ETADRoIHead(BaseModule):
         cls_pos = iou > cfg['iou_cls_pos_thr']
         if cfg['negatives'] == 'per_video':
             masks['iou_cls_pos'] = cls_pos
-            masks['iou_cls_neg'] = self.sample_negatives(cls_pos, data_samples, generator)
+            masks['iou_cls_neg'] = self.sample_negatives(cls_pos, keys[:, 1])
             lo, hi = cfg['iou_reg_bins']
             masks['iou_reg_bins'] = (iou <= lo, (iou > lo) & (iou <= hi), iou > hi)
         else:
-            u = self.uniforms(data_samples, generator, s, n).to(iou.device, non_blocking=True)
+            u = self.uniforms(keys[:, 1], s, n)
             masks.update(released_code_masks(targets, u, cfg['iou_cls_pos_thr'],
                                               cfg['iou_reg_bins']))
         return dict(outputs=outputs, targets=targets, masks=masks)
 
     @staticmethod
-    def uniforms(data_samples, generator: Generator, num_stages: int, n: int) -> Tensor:
-        """Five uniform draws per proposal, stage and video from the video's own
-        generators -> ``[5, S, B, N]`` (IoU classifier, IoU middle, IoU low, start,
-        end): the draws do not depend on how the batch is split."""
-        u = torch.stack([torch.stack([torch.rand(5, n, generator=generator(ds, f'neg{st}'))
-                                      for ds in data_samples], dim=1)
-                         for st in range(num_stages)], dim=1)                # [5, S, B, N]
-        return u
+    def uniforms(keys: Tensor, num_stages: int, n: int) -> Tensor:
+        """Five uniform draws per proposal, stage and video from each video's key
+        -> ``[5, S, B, N]`` (IoU classifier, IoU middle, IoU low, start, end);
+        draw ``(d, stage, j)`` is counter ``(d * S + stage) * N + j`` of the
+        video's stream ``'neg'``: it does not depend on how the batch is split."""
+        counters = torch.arange(5 * num_stages * n, device=keys.device)
+        u = hashed_uniforms(keys.view(-1, 1), counters.view(1, -1))       # [B, 5*S*N]
+        return u.view(-1, 5, num_stages, n).permute(1, 2, 0, 3)
 
     @staticmethod
-    def sample_negatives(pos: Tensor, data_samples, generator: Generator) -> Tensor:
-        """Per video, as many random negatives as positives (A.3). ``pos [S, B, N]``.
+    def sample_negatives(pos: Tensor, keys: Tensor) -> Tensor:
+        """Per video, as many random negatives as positives (A.3). ``pos [S, B, N]``,
+        ``keys [B]`` (stream ``'neg'``).
 
-        Each video draws one uniform key per proposal and stage from its own
-        generator (seeded by run seed, epoch, video index and stage); its ``k``
-        negatives with the smallest keys are taken, ``k = min(#positives,
-        #negatives)``. Batched on the device, without host synchronisation.
+        Each proposal and stage of a video gets a random key, ``counter_hash(key,
+        stage * N + j)``; the video's ``k`` negatives with the smallest keys are
+        taken, ``k = min(#positives, #negatives)``. Batched on the device, without
+        host synchronisation.
         """
-        n = pos.shape[-1]
-        keys = torch.stack([torch.rand(n, generator=generator(ds, f'neg{st}'))
-                            for st in range(pos.shape[0]) for ds in data_samples])
-        keys = keys.view(pos.shape).to(pos.device, non_blocking=True)
-        keys = keys.masked_fill(pos, 2.0)                                 # negatives first
-        rank = keys.argsort(dim=-1).argsort(dim=-1)
+        s, n = pos.shape[0], pos.shape[-1]
+        counters = torch.arange(s * n, device=pos.device)
+        bits = counter_hash(keys.to(pos.device).view(-1, 1), counters.view(1, -1))
+        bits = bits.view(-1, s, n).transpose(0, 1).masked_fill(pos, 2**33)  # negatives first
+        rank = bits.argsort(dim=-1).argsort(dim=-1)
         k = torch.minimum(pos.sum(dim=-1), (~pos).sum(dim=-1)).unsqueeze(-1)
         return (~pos) & (rank < k)
 

@@ -8,6 +8,7 @@ from mmaction.registry import TASK_UTILS
 from torch import Tensor
 
 from .base_sampler import BaseSampler
+from .seeding import counter_hash
 
 
 def balanced_quotas(capacity: Sequence[int], k: int, generator: torch.Generator) -> List[int]:
@@ -35,13 +36,44 @@ def balanced_quotas(capacity: Sequence[int], k: int, generator: torch.Generator)
     return quota
 
 
+def batched_quotas(capacity: Tensor, k: int, bin_keys: Tensor) -> Tensor:
+    """:func:`balanced_quotas` for a batch in tensor operations: ``capacity
+    [B, bins]`` (``k <= sum`` per row), ``bin_keys [B, bins]`` random keys that pick
+    the bins of the last ``k mod`` units -> quotas ``[B, bins]``.
+
+    Water filling ends with every bin at ``min(capacity, L)`` for the largest
+    level ``L`` with ``sum(min(capacity, L)) <= k``; with the capacities sorted,
+    ``L`` is ``(k - sum of the j smallest) // (bins - j)`` for the first ``j``
+    whose level stays below the ``j``-th capacity. The remaining units go to as
+    many distinct bins, among those above ``L``, with the smallest keys.
+    """
+    nb = capacity.shape[1]
+    caps = torch.sort(capacity, dim=1).values
+    below = torch.cumsum(caps, dim=1) - caps                            # sum of smaller bins
+    levels = torch.div(k - below, nb - torch.arange(nb, device=caps.device),
+                       rounding_mode='floor')
+    first = (torch.cumsum((levels < caps).long(), dim=1) == 0).sum(dim=1, keepdim=True)
+    level = torch.where(first < nb, torch.gather(levels, 1, first.clamp(max=nb - 1)),
+                        caps[:, -1:])
+    quota = torch.minimum(capacity, level)
+    left = k - quota.sum(dim=1, keepdim=True)
+    open_bins = capacity > level
+    rank = torch.argsort(torch.argsort(torch.where(open_bins, bin_keys, 2**33), dim=1), dim=1)
+    return quota + (open_bins & (rank < left)).long()
+
+
 class _BinBalancedSampler(BaseSampler):
     """Bins ``[edges[i], edges[i + 1])`` (the last one closed) of a per-candidate
     value; values outside ``[edges[0], edges[-1]]`` join the first / last bin.
-    Equal counts per bin (see :func:`balanced_quotas`), uniform within a bin."""
+    Equal counts per bin (see :func:`balanced_quotas`), uniform within a bin.
+
+    Batched (:meth:`sample_batch`): per video, the candidates are ranked within
+    their bin by ``counter_hash(key, index)`` and each bin gives its quota of the
+    lowest ranks (:func:`batched_quotas`, bin draws at counters ``n + bin``)."""
 
     key = ''
     default_bins = (0.0, 0.3, 0.7, 1.0)
+    batched = True
 
     def __init__(self, ratio: float = 0.06, bins: Sequence[float] = None):
         super().__init__(ratio)
@@ -61,16 +93,28 @@ class _BinBalancedSampler(BaseSampler):
         inner = torch.tensor(self.bins[1:-1], dtype=torch.float64)
         return torch.bucketize(values.reshape(-1).double(), inner, right=True)
 
-    def _sample(self, num, k, *, coords, features, ious, scales, generator):
-        values = dict(ious=ious, scales=scales)[self.key].detach().to('cpu')
-        if values.is_floating_point() and torch.isnan(values).any():
-            raise ValueError(f'{type(self).__name__}: `{self.key}` contain NaN')
-        which = self.bin_index(values)
-        members = [torch.nonzero(which == b).squeeze(1) for b in range(len(self.bins) - 1)]
-        quota = balanced_quotas([len(m) for m in members], k, generator)
-        picks = [m[torch.randperm(len(m), generator=generator)[:q]]
-                 for m, q in zip(members, quota) if q > 0]
-        return torch.cat(picks)
+    def sample_batch(self, keys, num, *, coords=None, features=None, ious=None, scales=None,
+                     plan=None):
+        values = dict(ious=ious, scales=scales)[self.key]
+        if values is None:
+            raise ValueError(f'{type(self).__name__} needs `{self.key}` to sample')
+        values = values.detach().contiguous()
+        k, nb = self.num_samples(num), len(self.bins) - 1
+        inner = torch.tensor(self.bins[1:-1], dtype=values.dtype, device=values.device)
+        which = torch.bucketize(values, inner, right=True)                  # [B, n]
+        capacity = (which.unsqueeze(-1) == torch.arange(nb, device=which.device)).sum(1)
+        keys = keys.view(-1, 1)
+        counters = torch.arange(num + nb, device=keys.device).view(1, -1)
+        bits = counter_hash(keys, counters)
+        quota = batched_quotas(capacity, k, bits[:, num:])
+        order = torch.argsort(which * 2**32 + bits[:, :num], dim=1)        # by bin, then key
+        position = torch.empty_like(order).scatter_(
+            1, order, torch.arange(num, device=order.device).expand_as(order))
+        start = torch.cumsum(capacity, dim=1) - capacity
+        rank = position - torch.gather(start, 1, which)                     # rank in its bin
+        chosen = rank < torch.gather(quota, 1, which)                       # k per video
+        picked = torch.argsort((~chosen).to(torch.uint8), dim=1, stable=True)[:, :k]
+        return picked
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(ratio={self.ratio}, bins={self.bins})'

@@ -3,12 +3,24 @@
 Detector Proposal Sampling passes the valid proposals of the map; Encoder
 Gradient Sampling passes the snippets of a video. A sampler returns the sorted
 indices of ``k = max(1, floor(ratio * n))`` candidates.
+
+Two entry points: ``sampler(num, ..., generator=g)`` for one video, and
+``sampler.sample_batch(keys, num, ...)`` for a batch of videos, each drawing from
+its own 63-bit key (``seeding.sampling_seed``). Strategies with ``batched = True``
+(random, grid with a fixed offset, block, IoU- and scale-balanced) implement the
+batch in tensor operations with counter-based draws (``seeding.counter_hash``):
+no host synchronisation, no generator objects, so the training step compiles as
+one graph; the per-video call of such a strategy draws its key from the
+generator and runs the same code. The others (FPS, DPP, the jittered grid) loop
+over the videos on the host with a generator seeded by each key.
 """
 import math
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor
+
+from .seeding import generator_key
 
 
 class BaseSampler:
@@ -35,6 +47,8 @@ class BaseSampler:
 
     #: names of the keyword inputs the strategy cannot work without
     requires = ()
+    #: whether :meth:`sample_batch` runs in tensor operations (traceable, no host sync)
+    batched = False
 
     def __init__(self, ratio: float = 0.06):
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) \
@@ -65,6 +79,13 @@ class BaseSampler:
         k = self.num_samples(num)
         if k == num:
             return torch.arange(num, device=device)
+        if self.batched:
+            self._check_values(**{n: inputs[n] for n in ('ious', 'scales') if n in self.requires})
+            key = torch.tensor([generator_key(self.cpu_generator(generator))], device=device)
+            rows = {n: v.unsqueeze(0) for n, v in (('ious', ious), ('scales', scales))
+                    if v is not None}
+            return self.sample_batch(key, num, coords=coords, plan=self.plan(num, coords),
+                                     **rows)[0]
         index = self._sample(num, k, generator=self.cpu_generator(generator), **inputs)
         index = torch.sort(index.long()).values
         return index if device is None else index.to(device)
@@ -88,6 +109,38 @@ class BaseSampler:
     def _sample(self, num: int, k: int, *, coords, features, ious, scales,
                 generator) -> Tensor:
         raise NotImplementedError
+
+    def _check_values(self, **values) -> None:
+        """Label inputs must not hold NaN (checked outside compiled graphs)."""
+        for key, value in values.items():
+            if value is not None and value.is_floating_point() \
+                    and not torch.compiler.is_compiling() and bool(torch.isnan(value).any()):
+                raise ValueError(f'{type(self).__name__}: `{key}` contain NaN')
+
+    def plan(self, num: int, coords: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """What :meth:`sample_batch` precomputes from the candidates' positions
+        alone (the same for every video: the grid's lattice, the block's windows),
+        on the CPU, once; the RoI head keeps it as buffers on the model's device."""
+        return {}
+
+    def sample_batch(self, keys: Tensor, num: int, *, coords: Optional[Tensor] = None,
+                     features: Optional[Tensor] = None, ious: Optional[Tensor] = None,
+                     scales: Optional[Tensor] = None,
+                     plan: Optional[Dict[str, Tensor]] = None) -> Tensor:
+        """``k`` sorted indices per video -> ``[B, k]`` long.
+
+        ``keys [B]``: each video's 63-bit key; ``coords [n, d]`` (shared by the
+        videos); ``features [B, n, c]``, ``ious`` / ``scales`` ``[B, n]``; ``plan``:
+        :meth:`plan` of ``(num, coords)`` (computed here when omitted). This
+        default loops over the videos with a generator seeded by each key.
+        """
+        rows = []
+        for b, key in enumerate(keys.tolist()):
+            gen = torch.Generator().manual_seed(int(key))
+            per = {n: v[b] for n, v in (('features', features), ('ious', ious),
+                                        ('scales', scales)) if v is not None}
+            rows.append(self(num, coords=coords, generator=gen, **per))
+        return torch.stack(rows)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(ratio={self.ratio})'

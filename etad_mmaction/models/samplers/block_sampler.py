@@ -8,6 +8,7 @@ from mmaction.registry import TASK_UTILS
 
 from ._common import split_coords
 from .base_sampler import BaseSampler
+from .seeding import counter_hash
 
 
 @TASK_UTILS.register_module()
@@ -22,14 +23,19 @@ class BlockSampler(BaseSampler):
       uniformly among the positions that do, and its first ``k`` valid proposals
       in raster order (start-major, from the window's top-left corner) are taken:
       full rows of ``w`` lengths plus one partial row, a 4-connected region.
+
+    :meth:`plan` finds, once, the candidates in position order (1-D) or the map,
+    the window size and the window positions that hold ``k`` proposals (2-D);
+    :meth:`sample_batch` draws one position per video from its key.
     """
 
-    def _sample(self, num, k, *, coords, features, ious, scales, generator):
+    batched = True
+
+    def plan(self, num, coords=None):
+        k = self.num_samples(num)
         u, v = split_coords(num, coords)
         if v is None:
-            order = torch.argsort(u, stable=True)
-            first = int(torch.randint(0, num - k + 1, (1,), generator=generator))
-            return order[first:first + k]
+            return dict(order=torch.argsort(u, stable=True))
         size_u, size_v = int(u.max()) + 1, int(v.max()) + 1
         index_map = torch.full((size_u, size_v), -1, dtype=torch.long)
         index_map[u, v] = torch.arange(num)
@@ -43,7 +49,22 @@ class BlockSampler(BaseSampler):
             if len(valid) or (wu == size_u and wv == size_v):
                 break
             w += 1
-        pick = valid[int(torch.randint(0, len(valid), (1,), generator=generator))]
-        i, j = int(pick[0]), int(pick[1])
-        window = index_map[i:i + wu, j:j + wv].reshape(-1)  # raster order
-        return window[window >= 0][:k]
+        du, dv = torch.meshgrid(torch.arange(wu), torch.arange(wv), indexing='ij')
+        return dict(index_map=index_map, corners=valid,
+                    cells=torch.stack([du.reshape(-1), dv.reshape(-1)], dim=1))  # raster order
+
+    def sample_batch(self, keys, num, *, coords=None, features=None, ious=None, scales=None,
+                     plan=None):
+        k = self.num_samples(num)
+        plan = plan or {n: t.to(keys.device) for n, t in self.plan(num, coords).items()}
+        bits = counter_hash(keys.view(-1, 1), keys.new_zeros(1, 1))          # [B, 1]
+        if 'order' in plan:                  # 1-D: k consecutive from a uniform first
+            first = (bits * (num - k + 1)) >> 32
+            index = plan['order'][first + torch.arange(k, device=keys.device)]
+            return torch.sort(index, dim=1).values
+        corners = plan['corners']
+        corner = corners[((bits * corners.shape[0]) >> 32).view(-1)]         # [B, 2]
+        cells = corner.unsqueeze(1) + plan['cells']                        # [B, w*w, 2]
+        window = plan['index_map'][cells[..., 0], cells[..., 1]]            # [B, w*w]
+        first = torch.argsort((window < 0).to(torch.uint8), dim=1, stable=True)[:, :k]
+        return torch.sort(torch.gather(window, 1, first), dim=1).values

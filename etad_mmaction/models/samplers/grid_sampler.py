@@ -40,6 +40,24 @@ class GridSampler(BaseSampler):
         super().__init__(ratio)
         check_choice(type(self).__name__, 'offset', offset, self.OFFSETS)
         self.offset = offset
+        self.batched = offset != 'random'
+
+    def plan(self, num, coords=None):
+        if not self.batched:
+            return {}
+        k = self.num_samples(num)
+        index = (torch.arange(num) if k == num else
+                 self._sample(num, k, coords=coords, features=None, ious=None, scales=None,
+                              generator=None))
+        return dict(index=torch.sort(index.long()).values.view(1, -1))
+
+    def sample_batch(self, keys, num, *, coords=None, features=None, ious=None, scales=None,
+                     plan=None):
+        if not self.batched:
+            return super().sample_batch(keys, num, coords=coords, features=features,
+                                        ious=ious, scales=scales)
+        plan = plan or {n: v.to(keys.device) for n, v in self.plan(num, coords).items()}
+        return plan['index'].expand(keys.shape[0], -1)
 
     def _fractions(self, generator):
         if self.offset == 'center':

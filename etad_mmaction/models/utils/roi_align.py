@@ -72,7 +72,8 @@ def interpolation_taps(regions: Tensor, num_snippets: int, num_bins,
     multi = not isinstance(num_bins, int)
     bins = tuple(num_bins) if multi else (num_bins, )
     regions = regions.detach() if multi else regions.detach().unsqueeze(-2)
-    which, frac = _sample_points(bins, samples_per_bin, regions.device, regions.dtype)
+    points = _sample_points.__wrapped__ if torch.compiler.is_compiling() else _sample_points
+    which, frac = points(bins, samples_per_bin, regions.device, regions.dtype)
     ends = regions.index_select(-2, which)                                 # [..., P, 2]
     pos = torch.lerp(ends[..., 0], ends[..., 1], frac)
     index, weight = _point_taps(pos, num_snippets, samples_per_bin)       # [..., P, 2]
@@ -166,7 +167,8 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     n, g, num_bins = index.shape[1:4]
     out_dim = weight.shape[2]
     group = max(1, min(b, max_chunk_elements // max(1, t * g * num_bins * out_dim)))
-    row = _tap_rows(b, group, t, g, num_bins, feats.device)               # [B, 1, G, bins, 1]
+    rows = _tap_rows.__wrapped__ if torch.compiler.is_compiling() else _tap_rows  # traced: no cache
+    row = rows(b, group, t, g, num_bins, feats.device)                    # [B, 1, G, bins, 1]
     # rows within a group's Z, one bag of taps per (proposal, branch)
     flat = (index * (g * num_bins) + row).view(b * n * g, -1)
     tap_w = tap_w.reshape(b * n * g, -1).to(feats.dtype)

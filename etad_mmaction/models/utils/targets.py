@@ -7,16 +7,21 @@ from torch import Tensor
 from etad_mmaction.structures import pairwise_tiou
 
 
-def pad_segments(gt_segments: List[Tensor], like: Tensor) -> Tuple[Tensor, Tensor]:
+def pad_segments(gt_segments: List[Tensor], like: Tensor,
+                 bucket: bool = False) -> Tuple[Tensor, Tensor]:
     """The videos' ground truth as one padded tensor: ``[B, G, 2]`` (``G`` = the
-    largest count, at least 1) and a validity mask ``[B, G]``. Batched targets
-    need a constant number of kernels per step, not a loop over videos (on a GPU
-    the step is otherwise bound by launches)."""
+    largest count, at least 1; with ``bucket`` the next power of two, so that
+    batches fall into few shapes) and a validity mask ``[B, G]``, on ``like``'s
+    device. Batched targets need a constant number of kernels per step, not a
+    loop over videos (on a GPU the step is otherwise bound by launches)."""
     counts = [int(gt.shape[0]) for gt in gt_segments]
     g = max(counts + [1])
-    gts = torch.nn.utils.rnn.pad_sequence(
-        [gt.reshape(-1, 2) for gt in gt_segments] + [like.new_zeros(g, 2)],
-        batch_first=True)[:-1].to(like)                                  # one C++ call
+    if bucket:
+        g = 1 << (g - 1).bit_length()
+    home = gt_segments[0].device if gt_segments else like.device
+    gts = torch.nn.utils.rnn.pad_sequence(                                 # one C++ call
+        [gt.reshape(-1, 2).to(home) for gt in gt_segments] + [torch.zeros(g, 2, device=home)],
+        batch_first=True)[:-1].to(device=like.device, dtype=like.dtype, non_blocking=True)
     mask = torch.arange(g).view(1, g) < torch.tensor(counts).view(-1, 1)
     return gts, mask.to(like.device, non_blocking=True)
 

@@ -1,0 +1,131 @@
+"""Training-step time and peak memory of a detector config, eager against
+compiled, with MMAction2's stock BMN measured in the same run.
+
+    python tools/analysis/train_step_benchmark.py configs/etad/etad_anet-tsp_feature.py \
+        --device cuda --batch 16 --modes eager default max-autotune-no-cudagraphs \
+        reduce-overhead --bmn --out docs/benchmarks/train_step_cuda.json
+
+Random features at the config's ``num_snippets`` and ``neck.in_channels``; AdamW
+steps; the median of ``--steps`` steps after ``--warmup`` (compiling) ones.
+``eager`` is the plain model; every other mode compiles ``ETAD.loss_tensors``
+(``ETAD.compile_loss(mode=...)``, as ``tools/train.py --compile MODE``). Peak
+memory is ``torch.cuda.max_memory_allocated`` over the steps (CUDA only). With
+``--inference-batch`` the per-video time of batched inference (``predict`` with
+post-processing) of the eager model is added.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+
+import etad_mmaction  # noqa: F401
+from etad_mmaction.testing import random_feature_batch
+from mmaction.registry import MODELS
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark import environment  # noqa: E402 (sibling script)
+from bmn_baseline import stock_bmn_config  # noqa: E402 (sibling script)
+
+
+def time_steps(step, steps, warmup, device):
+    """Median seconds of ``step()`` after ``warmup`` calls, and peak CUDA MB."""
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        step()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    res = dict(step_ms=1e3 * statistics.median(times), steps_ms=[1e3 * t for t in times])
+    if device == 'cuda':
+        res['peak_mb'] = (torch.cuda.max_memory_allocated() - base) / 2**20
+    return res
+
+
+def training_step(model, feats, samples):
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        losses = model(list(feats), samples, mode='loss')
+        optim.zero_grad(set_to_none=True)
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        optim.step()
+    return step
+
+
+def measure(model_cfg, args, mode='eager', bmn=False):
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg).to(args.device)
+    t = model_cfg['temporal_dim'] if bmn else model_cfg['num_snippets']
+    dim = model_cfg['feat_dim'] if bmn else model_cfg['neck']['in_channels']
+    feats, samples = random_feature_batch(args.batch, t, dim, args.device, bmn=bmn)
+    if mode != 'eager':
+        model.compile_loss(mode=mode)
+    try:
+        res = time_steps(training_step(model, feats, samples), args.steps, args.warmup,
+                         args.device)
+    except torch.cuda.OutOfMemoryError as err:      # a measured outcome, not a crash
+        res = dict(error=f'CUDA out of memory: {str(err)[:200]}')
+    if args.inference_batch and mode == 'eager' and not bmn:
+        model.eval()
+        feats, samples = random_feature_batch(args.inference_batch, t, dim, args.device)
+        with torch.no_grad():
+            inf = time_steps(lambda: model(list(feats), samples, mode='predict'),
+                             max(3, args.steps // 2), 1, args.device)
+        res['inference_ms_per_video'] = inf['step_ms'] / args.inference_batch
+    return res
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--modes', nargs='+', default=['eager', 'default'])
+    parser.add_argument('--bmn', action='store_true', help='stock MMAction2 BMN as baseline')
+    parser.add_argument('--inference-batch', type=int, default=0)
+    parser.add_argument('--out', default=None)
+    args = parser.parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    res = dict(env=environment(args.device), command=' '.join(['python'] + sys.argv),
+               config=args.config, cfg_options=args.cfg_options, batch=args.batch,
+               num_snippets=cfg.model.num_snippets, steps=args.steps, warmup=args.warmup,
+               modes={})
+    for mode in args.modes:
+        res['modes'][mode] = measure(cfg.model.to_dict(), args, mode)
+        torch._dynamo.reset()
+        if args.device == 'cuda':
+            torch.cuda.empty_cache()
+        print(f'{mode}: {json.dumps(res["modes"][mode])[:300]}', flush=True)
+    if args.bmn:
+        res['bmn'] = measure(Config.fromfile(stock_bmn_config()).model.to_dict(), args,
+                             bmn=True)
+        print(f'bmn: {json.dumps(res["bmn"])[:300]}', flush=True)
+    eager = res['modes'].get('eager', {}).get('step_ms')
+    for name, r in [*res['modes'].items(), ('bmn', res.get('bmn', {}))]:
+        if eager and r.get('step_ms'):
+            r['vs_eager'] = r['step_ms'] / eager
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out + '.tmp', 'w') as f:
+            json.dump(res, f, indent=2)
+        os.replace(args.out + '.tmp', args.out)
+
+
+if __name__ == '__main__':
+    main()
