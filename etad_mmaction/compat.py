@@ -1,9 +1,13 @@
-"""Workarounds for upstream packaging defects, applied once at ``import etad_mmaction``.
+"""Workarounds that ``import mmaction.models`` needs, applied once at ``import
+etad_mmaction`` (what ``custom_imports`` does), and nothing else.
 
-Each workaround checks whether it is needed and is a no-op otherwise. Nothing in
-site-packages is edited: modules are stubbed in ``sys.modules`` or flags are
-patched before ``mmaction.models`` is imported. ``APPLIED`` records which ones
-fired, for tests and bug reports.
+Each one checks whether it is needed, is a no-op otherwise, and says which
+upstream defect it covers and when it can go. Nothing in site-packages is
+edited. ``APPLIED`` records which ones fired, for tests and bug reports. Fixes
+needed by one tool or one hook live there: atomic checkpoints and weights-only
+message hubs in ``ETADCheckpointHook``, file-naming checkpoint errors in
+``engine.checkpoint_io`` (applied by that hook and ``init_detector``), NumPy's
+``trapz`` in ``tools/analysis/bmn_baseline.py``.
 """
 import importlib
 import importlib.metadata
@@ -28,22 +32,12 @@ def _check_mmcv() -> None:
             '(`mim install "mmcv>=2.0.0rc4,<2.2.0"`).')
 
 
-def _alias_importlib_metadata() -> None:
-    """mmaction2 1.2.0 (mmaction/utils/dependency.py) imports the backport
-    ``importlib_metadata`` without declaring it as a dependency. The stdlib
-    module offers the same two names it uses."""
-    try:
-        import importlib_metadata  # noqa: F401
-    except ImportError:
-        sys.modules['importlib_metadata'] = importlib.metadata
-        APPLIED.append('importlib_metadata')
-
-
 def _stub_missing_drn() -> None:
     """The mmaction2 1.2.0 wheel on PyPI omits ``mmaction/models/localizers/drn/``
     while ``localizers/__init__.py`` imports ``.drn.drn.DRN``, so
     ``import mmaction.models`` fails. Provide a placeholder DRN that raises a
-    clear error if anyone builds it."""
+    clear error if anyone builds it. Can go with an mmaction2 wheel that ships
+    ``drn/``."""
     if 'mmaction.models.localizers.drn' in sys.modules:
         return
     spec = importlib.util.find_spec('mmaction')
@@ -77,7 +71,8 @@ def _disable_multimodal_under_transformers5() -> None:
     ``transformers>=4.28`` is installed, and their modules import names that
     transformers 5 removed (``transformers.file_utils`` and others), which makes
     ``import mmaction.models`` fail. Flip the flag so MMAction2 registers its own
-    placeholders instead (the same path it takes without transformers)."""
+    placeholders instead (the same path it takes without transformers). Can go
+    with an mmaction2 release that supports transformers 5."""
     try:
         version = importlib.metadata.version('transformers')
     except importlib.metadata.PackageNotFoundError:
@@ -96,7 +91,8 @@ def _allow_mmengine_checkpoint_types() -> None:
     torch 2.6 that defaults to True and refuses the non-tensor objects MMEngine
     stores in its own checkpoints (``message_hub`` holds ``HistoryBuffer`` of
     numpy arrays), so ``--resume`` fails with ``Unsupported global``.
-    Allow-list exactly those types; weights-only loading stays on."""
+    Allow-list exactly those types; weights-only loading stays on. Can go when
+    MMEngine passes its own allow-list to ``torch.load``."""
     import torch
     if not hasattr(torch.serialization, 'add_safe_globals'):
         return  # torch < 2.4: weights_only defaults to False there anyway
@@ -117,30 +113,7 @@ def _allow_mmengine_checkpoint_types() -> None:
     safe += [np.float64, np.float32, np.int64, np.int32, np.bool_]
     torch.serialization.add_safe_globals(safe)
 
-    # HistoryBuffer.__getstate__ also pickles its table of statistics *functions*
-    # (HistoryBuffer.min, .mean ...), stored as ``getattr(HistoryBuffer, 'min')``.
-    # Allow-listing ``getattr`` would let a checkpoint reach arbitrary attributes,
-    # so instead the table is left out of the pickle: every process rebuilds it
-    # (``HistoryBuffer.__init__`` and ``register_statistics`` at import time).
-    if not getattr(HistoryBuffer, '_etad_safe_state', False):
-        def __getstate__(self):
-            state = dict(self.__dict__)
-            state.pop('statistics_methods', None)
-            return state
-
-        HistoryBuffer.__getstate__ = __getstate__
-        HistoryBuffer._etad_safe_state = True
     APPLIED.append('torch_load_safe_globals')
-
-
-def _alias_numpy_trapz() -> None:
-    """NumPy 2.4 removed ``np.trapz`` (renamed ``np.trapezoid`` in 2.0);
-    MMAction2 1.2.0's AR@AN (``ANetMetric``, used by its stock BMN configs) still
-    calls ``np.trapz``. Alias the new name when the old one is gone."""
-    import numpy as np
-    if hasattr(np, 'trapezoid') and 'trapz' not in dir(np):
-        np.trapz = np.trapezoid
-        APPLIED.append('numpy_trapz')
 
 
 def _quiet_mmcv_lite_transformer() -> None:
@@ -167,11 +140,9 @@ def apply() -> List[str]:
     if _DONE:
         return APPLIED
     _check_mmcv()
-    _alias_importlib_metadata()
     _stub_missing_drn()
     _disable_multimodal_under_transformers5()
     _allow_mmengine_checkpoint_types()
-    _alias_numpy_trapz()
     _quiet_mmcv_lite_transformer()
     _DONE = True
     return APPLIED

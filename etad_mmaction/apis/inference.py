@@ -2,8 +2,8 @@
 
 ``inference_detector`` runs one video (end-to-end config) or one feature file
 (feature-based config) through the *config's own test dataset class and
-pipeline*: a one-video annotation is written to a temporary folder and the
-dataset built from ``cfg.test_dataloader.dataset`` with it, so snippet sampling,
+pipeline*: the dataset is built from ``cfg.test_dataloader.dataset`` with a
+one-video annotation in memory (``annotations=``), so snippet sampling,
 feature rescaling and THUMOS-style windows are exactly those of evaluation;
 window predictions are merged with the test evaluator's ``nms_cfg`` like
 ``TADMetric`` does. ETAD is class-agnostic (Section 3): labels come from a
@@ -12,9 +12,7 @@ without one the result says ``class_agnostic=True`` and every label is
 ``'action'``.
 """
 import copy
-import json
 import os.path as osp
-import tempfile
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -51,6 +49,8 @@ def init_detector(config: Union[str, Config], checkpoint: Optional[str] = None,
     if checkpoint is not None:
         if not osp.isfile(checkpoint) and '://' not in checkpoint:
             raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+        from ..engine import checkpoint_io
+        checkpoint_io.apply()       # an unreadable file fails naming it
         # strict: a checkpoint of another model must fail, not leave random weights
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     model.cfg = cfg
@@ -142,46 +142,42 @@ def inference_detector(model: torch.nn.Module, video_or_features: str,
     scores, names = _classifier_scores(classifier, path, class_names)
 
     ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    with tempfile.TemporaryDirectory() as tmp:
-        ann = osp.join(tmp, 'video.json')
-        entry = dict(subset='test', duration=float(duration), annotations=[])
-        if fps:
-            entry['fps'] = fps
-        with open(ann, 'w') as f:
-            json.dump(dict(version='inference', database={stem: entry}), f)
-        for key in ('classifier_file', 'classifier_index', 'exclude_videos', 'synthetic',
-                    'subset_file', 'classes'):
-            ds_cfg.pop(key, None)
-        prefix = dict(video=osp.dirname(path)) if is_video else dict(feature=osp.dirname(path))
-        ds_cfg.update(ann_file=ann, data_root='', data_prefix=prefix, subset=None,
-                      test_mode=True)
-        if is_video:
-            ds_cfg['suffix'] = ext
-        else:
-            ds_cfg['feature_ext'] = ext
-        dataset = DATASETS.build(ds_cfg)
-        metric_cfg = cfg.get('test_evaluator', None) or dict(type='TADMetric')
-        if isinstance(metric_cfg, (list, tuple)):   # several metrics: the TAD one merges
-            metric_cfg = next((m for m in metric_cfg if 'TADMetric' in str(m.get('type'))),
-                              dict(type='TADMetric'))
-        metric_cfg = dict(metric_cfg)
-        for key in ('ann_file', 'blocked_file', 'dump_file', 'video_info_file'):
-            metric_cfg.pop(key, None)
-        metric = METRICS.build(metric_cfg)
-        indices = range(len(dataset))
-        if progress:
-            from tqdm import tqdm
-            indices = tqdm(indices, desc=f'ETAD {stem}', unit='window')
-        batch = int(cfg.test_dataloader.get('batch_size', 1))
-        items = []
-        with torch.no_grad():
-            for i in indices:
-                items.append(dataset[i])
-                if len(items) == batch or i == len(dataset) - 1:
-                    metric.process(None, model.test_step(pseudo_collate(items)))
-                    items = []
-    video = next(iter(metric._group(metric.results).values()))
-    segs, sc = metric._merge(video['segments'], video['scores'], video['num_windows'],
+    entry = dict(subset='test', duration=float(duration), annotations=[])
+    if fps:
+        entry['fps'] = fps
+    for key in ('classifier_file', 'classifier_index', 'exclude_videos', 'synthetic',
+                'subset_file', 'classes'):
+        ds_cfg.pop(key, None)
+    prefix = dict(video=osp.dirname(path)) if is_video else dict(feature=osp.dirname(path))
+    ds_cfg.update(ann_file='', annotations=dict(version='inference', database={stem: entry}),
+                  data_root='', data_prefix=prefix, subset=None, test_mode=True)
+    if is_video:
+        ds_cfg['suffix'] = ext
+    else:
+        ds_cfg['feature_ext'] = ext
+    dataset = DATASETS.build(ds_cfg)
+    metric_cfg = cfg.get('test_evaluator', None) or dict(type='TADMetric')
+    if isinstance(metric_cfg, (list, tuple)):   # several metrics: the TAD one merges
+        metric_cfg = next((m for m in metric_cfg if 'TADMetric' in str(m.get('type'))),
+                          dict(type='TADMetric'))
+    metric_cfg = dict(metric_cfg)
+    for key in ('ann_file', 'blocked_file', 'dump_file', 'video_info_file'):
+        metric_cfg.pop(key, None)
+    metric = METRICS.build(metric_cfg)
+    indices = range(len(dataset))
+    if progress:
+        from tqdm import tqdm
+        indices = tqdm(indices, desc=f'ETAD {stem}', unit='window')
+    batch = int(cfg.test_dataloader.get('batch_size', 1))
+    items = []
+    with torch.no_grad():
+        for i in indices:
+            items.append(dataset[i])
+            if len(items) == batch or i == len(dataset) - 1:
+                metric.process(None, model.test_step(pseudo_collate(items)))
+                items = []
+    video = next(iter(metric.group_videos(metric.results).values()))
+    segs, sc = metric.merge_windows(video['segments'], video['scores'], video['num_windows'],
                              float(duration))
     order = np.argsort(-sc, kind='stable')
     segs, sc = segs[order], sc[order]

@@ -100,14 +100,17 @@ def load_subset_file(path: str) -> Dict[str, str]:
     return out
 
 
-def parse_annotation_file(path: str, subset_file: Optional[str] = None
+def parse_annotation_file(path: str, subset_file: Optional[str] = None,
+                          data: Optional[dict] = None
                           ) -> Tuple[List[VideoRecord], Optional[List[str]]]:
     """Parse an annotation file (format detected) into :class:`VideoRecord` s.
 
     Returns ``(records, classes)`` where ``classes`` is the class order the
     file defines (top-level ``"classes"`` or ``label_id`` s) or ``None``.
+    ``data``: the file's content, already in memory (``path`` then only names
+    it in errors).
     """
-    data = _read_json(path)
+    data = _read_json(path) if data is None else data
     records: List[VideoRecord] = []
     label_ids: Dict[str, set] = {}
     classes = None

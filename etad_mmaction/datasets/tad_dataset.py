@@ -27,6 +27,8 @@ class TADFeatureDataset(BaseDataset):
     Args:
         ann_file (str): annotation file (official ActivityNet/HACS json,
             BSN/MMAction2 ``anet_anno_*.json`` or ActionFormer THUMOS json).
+        annotations (dict, optional): the content of such a file, in memory
+            (``ann_file=''``), e.g. one video to run inference on.
         pipeline (list, optional): transforms; ``None`` uses the subclass's
             default pipeline (load -> rescale/crop -> pack).
         data_root (str): prefix of every relative path below.
@@ -66,7 +68,7 @@ class TADFeatureDataset(BaseDataset):
     """
 
     def __init__(self,
-                 ann_file: str,
+                 ann_file: str = '',
                  pipeline: Optional[List[Union[dict, Callable]]] = None,
                  data_root: str = '',
                  data_prefix: Optional[dict] = None,
@@ -82,7 +84,12 @@ class TADFeatureDataset(BaseDataset):
                  min_segment_length: float = 0.0,
                  synthetic: Optional[dict] = None,
                  test_mode: bool = False,
+                 annotations: Optional[dict] = None,
                  **kwargs):
+        if (annotations is None) == (not ann_file):
+            raise ValueError('pass ann_file (a path) or annotations (its content), not '
+                             f'{"both" if ann_file else "neither"}')
+        self.annotations = annotations
         if feature_layout not in ('TC', 'CT'):
             raise ValueError(f"feature_layout must be 'TC' or 'CT', got {feature_layout!r}")
         if synthetic is not None:
@@ -125,46 +132,55 @@ class TADFeatureDataset(BaseDataset):
     # -- loading --------------------------------------------------------------
     def load_records(self) -> List[VideoRecord]:
         """Parse, select and clean the videos; sets ``metainfo['classes']``."""
-        records, file_classes = parse_annotation_file(self.ann_file, self.subset_file)
+        source = self.ann_file or 'annotations (in memory)'
+        records, file_classes = parse_annotation_file(source, self.subset_file,
+                                                      data=self.annotations)
         spec = self.classes_spec if self.classes_spec is not None \
             else self._metainfo.get('classes')
-        classes = resolve_classes(records, file_classes, spec, self.ann_file)
+        classes = resolve_classes(records, file_classes, spec, source)
         self._metainfo['classes'] = tuple(classes)
         if self.subset is not None:
             if records and all(r.subset is None for r in records):
-                raise ValueError(f'{self.ann_file} has no subsets; pass subset_file (a csv '
+                raise ValueError(f'{source} has no subsets; pass subset_file (a csv '
                                  'with "video" and "subset" columns) or subset=None')
             records = [r for r in records if r.subset in self.subset]
         excluded = load_id_list(self.exclude_videos)
         if excluded:
             index = build_id_index(excluded)
             records = [r for r in records if lookup_id(index, r.raw_id) is None]
-        clean_records(records, self.ann_file, self.min_segment_length)
+        clean_records(records, source, self.min_segment_length)
         if not self.test_mode:
             records = [r for r in records if len(r.segments) > 0]
         return records
+
+    def media_locator(self) -> Callable[[str], dict]:
+        """``raw video id -> the data-info keys of its media``: here the feature
+        source (path, HDF5 key, format, layout, channels); video datasets give
+        the video file."""
+        prefix = self.data_prefix.get('feature', self.data_prefix.get('video', '')) or '.'
+        locator = FeatureLocator(prefix, self.feature_ext)
+
+        def locate(raw_id: str) -> dict:
+            path, key = locator.locate(raw_id)
+            return dict(feature_path=path, feature_key=key, feature_format=locator.format,
+                        feature_layout=self.feature_layout, feature_dim=self.feature_dim)
+        return locate
 
     def load_data_list(self) -> List[dict]:
         records = self.load_records()
         classes = list(self._metainfo['classes'])
         label_of = {c: i for i, c in enumerate(classes)}
-        prefix = self.data_prefix.get('feature', self.data_prefix.get('video', '')) or '.'
-        locator = FeatureLocator(prefix, self.feature_ext)
+        locate = self.media_locator()
         scores = load_classifier_scores(self.classifier_file, classes, self.classifier_index)
         data_list = []
         for rec in records:
-            path, key = locator.locate(rec.raw_id)
             info = dict(
                 video_name=rec.video_name,
                 raw_video_id=rec.raw_id,
                 subset=rec.subset,
                 duration=float(rec.duration),
                 fps=rec.fps,
-                feature_path=path,
-                feature_key=key,
-                feature_format=locator.format,
-                feature_layout=self.feature_layout,
-                feature_dim=self.feature_dim,
+                **locate(rec.raw_id),
                 gt_segments_sec=np.asarray(rec.segments, dtype=np.float64).reshape(-1, 2),
                 gt_labels=np.asarray([label_of[n] for n in rec.labels], dtype=np.int64),
                 gt_video=[[float(s), float(e), n] for (s, e), n in zip(rec.segments, rec.labels)],
@@ -184,6 +200,7 @@ class TADFeatureDataset(BaseDataset):
 
     def __repr__(self):
         n = len(self) if self._fully_initialized else 'not loaded'
-        return (f'{self.__class__.__name__}(ann_file={self.ann_file!r}, samples={n}, '
+        return (f'{self.__class__.__name__}(ann_file={self.ann_file or "<in memory>"!r}, '
+                f'samples={n}, '
                 f'subset={self.subset}, test_mode={self.test_mode})')
 

@@ -13,13 +13,11 @@ import math
 import os.path as osp
 from typing import List, Optional
 
-import numpy as np
 
 from mmaction.registry import DATASETS
 
 from .activitynet import ActivityNetFeatureDataset
 from .annotations import VideoRecord
-from .classifier import load_classifier_scores
 from .thumos import ThumosFeatureDataset
 from .video_ids import video_id_candidates
 from .windows import seconds_to_snippets, window_ground_truth, window_starts
@@ -67,30 +65,10 @@ class TADVideoDatasetMixin:
         raise FileNotFoundError(f'video file of video {raw_id!r} not found: tried '
                                 + ', '.join(tried))
 
-    def load_data_list(self) -> List[dict]:
-        records = self.load_records()
-        classes = list(self._metainfo['classes'])
-        label_of = {c: i for i, c in enumerate(classes)}
+    def media_locator(self):
         folder = self.video_folder()
-        scores = load_classifier_scores(self.classifier_file, classes, self.classifier_index)
-        data_list = []
-        for rec in records:
-            info = dict(
-                video_name=rec.video_name,
-                raw_video_id=rec.raw_id,
-                subset=rec.subset,
-                duration=float(rec.duration),
-                fps=rec.fps,
-                filename=self.locate_video(folder, rec.raw_id),
-                modality='RGB',                     # read by MMAction2's Flip
-                gt_segments_sec=np.asarray(rec.segments, dtype=np.float64).reshape(-1, 2),
-                gt_labels=np.asarray([label_of[n] for n in rec.labels], dtype=np.int64),
-                gt_video=[[float(s), float(e), n] for (s, e), n in zip(rec.segments, rec.labels)],
-            )
-            if scores is not None:
-                info['classifier_scores'] = scores.get(rec.raw_id)
-            data_list.extend(self.video_samples(info, rec))
-        return data_list
+        # ``modality`` is read by MMAction2's Flip
+        return lambda raw_id: dict(filename=self.locate_video(folder, raw_id), modality='RGB')
 
 
 @DATASETS.register_module()

@@ -1,4 +1,3 @@
-from . import checkpoint_io
 from .checkpoint_hook import CheckpointMismatchError, ETADCheckpointHook
 from .hooks import ETADCompileHook, ETADSamplingHook, NonFiniteCheckHook
 from .launcher import apply_amp, apply_compile, default_work_dir, setup_cpu_distributed
@@ -8,5 +7,3 @@ __all__ = ['ETADSamplingHook', 'ETADCompileHook', 'apply_compile', 'ETADCheckpoi
            'NonFiniteCheckHook',
            'CheckpointMismatchError', 'CPUBf16OptimWrapper', 'apply_amp', 'default_work_dir',
            'setup_cpu_distributed']
-
-checkpoint_io.apply()

@@ -35,10 +35,12 @@ from typing import List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import EpochBasedTrainLoop, find_latest_checkpoint
 
 from mmaction.registry import HOOKS
 
+from . import checkpoint_io
 from .hooks import unwrap
 
 #: runtime info: the epoch whose checkpoint was written before its validation ended
@@ -105,6 +107,29 @@ def _describe(missing, unexpected, shapes, limit: int = 5) -> str:
     return '; '.join(parts)
 
 
+class _PortableHistoryBuffer(HistoryBuffer):
+    """Pickles as a plain ``HistoryBuffer`` without its table of statistics
+    functions: MMEngine 0.10.7 pickles ``HistoryBuffer.min`` ... as
+    ``getattr(HistoryBuffer, 'min')``, which weights-only loading (torch >= 2.6)
+    refuses, so ``--resume`` would fail. ``HistoryBuffer.__setstate__`` rebuilds
+    the table. Remove when MMEngine stops pickling the functions."""
+
+    def __reduce_ex__(self, protocol):
+        state = {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+        return HistoryBuffer, (), state         # HistoryBuffer(), then __setstate__
+
+
+def portable_message_hub(state: dict) -> dict:
+    """The message hub's state with its scalar buffers pickling weights-only."""
+    scalars = dict(state.get('log_scalars') or {})
+    for key, buf in scalars.items():
+        if type(buf) is HistoryBuffer:
+            clean = _PortableHistoryBuffer.__new__(_PortableHistoryBuffer)
+            clean.__dict__.update(buf.__dict__)
+            scalars[key] = clean
+    return dict(state, log_scalars=scalars)
+
+
 @HOOKS.register_module()
 class ETADCheckpointHook(CheckpointHook):
     """``CheckpointHook`` with strict loading and crash-consistent best checkpoints.
@@ -123,6 +148,14 @@ class ETADCheckpointHook(CheckpointHook):
         self._pending: Optional[int] = None
 
     # ----------------------------------------------------------- loading
+    def before_run(self, runner) -> None:
+        super().before_run(runner)
+        checkpoint_io.apply()       # unreadable checkpoints fail naming the file
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if isinstance(checkpoint.get('message_hub'), dict):
+            checkpoint['message_hub'] = portable_message_hub(checkpoint['message_hub'])
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) \
             else None

@@ -1,6 +1,7 @@
 """Checkpoint files that fail loudly when they cannot be read.
 
-Applied at ``import etad_mmaction``: a local checkpoint that ``torch.load``
+Applied where checkpoints are loaded (``ETADCheckpointHook.before_run``,
+``init_detector``), not at import: a local checkpoint that ``torch.load``
 cannot read (truncated, corrupt, not a checkpoint) raises an error naming the
 file (MMEngine 0.10.7's local loader re-raises torch's message without the
 path; remove this when MMEngine names the file). Writing checkpoints whole or
@@ -36,6 +37,7 @@ def load_from_local(filename, map_location=None):
 
 
 def apply() -> None:
+    """Register :func:`load_from_local` for local paths (once)."""
     global _APPLIED
     if _APPLIED:
         return

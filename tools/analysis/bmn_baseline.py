@@ -24,6 +24,15 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def numpy_trapz_for_mmaction() -> None:
+    """NumPy 2.4 removed ``np.trapz`` (``np.trapezoid`` since 2.0), which MMAction2
+    1.2.0's AR@AN (``ANetMetric`` of the stock BMN config) still calls: alias it
+    for this tool's run. Can go with an MMAction2 that calls ``trapezoid``."""
+    import numpy as np
+    if not hasattr(np, 'trapz') and hasattr(np, 'trapezoid'):
+        np.trapz = np.trapezoid
+
+
 def stock_bmn_config() -> str:
     import mmaction
     path = osp.join(osp.dirname(mmaction.__file__), '.mim', 'configs', 'localization', 'bmn',
@@ -93,6 +102,7 @@ def detection_map(etad_cfg, proposals_json: str) -> dict:
 
 
 def main():
+    numpy_trapz_for_mmaction()
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('etad_config')
     parser.add_argument('--work-dir', default='work_dirs/bmn_baseline')

@@ -160,7 +160,10 @@ class TADMetric(BaseMetric):
                 duration=None if duration is None else float(duration)))
 
     # ------------------------------------------------------------------ helpers
-    def _group(self, results: List[dict]) -> 'OrderedDict[str, dict]':
+    def group_videos(self, results: List[dict]) -> 'OrderedDict[str, dict]':
+        """Processed results (one per window) grouped per video: concatenated
+        ``segments``/``scores`` (seconds), ``num_windows``, ``duration``,
+        classifier scores and ground truth."""
         videos: 'OrderedDict[str, dict]' = OrderedDict()
         for r in results:
             v = videos.setdefault(r['video_name'], dict(
@@ -180,8 +183,8 @@ class TADMetric(BaseMetric):
             v['scores'] = np.concatenate(v['scores']).reshape(-1)
         return videos
 
-    def _merge(self, segments: np.ndarray, scores: np.ndarray, num_windows: int,
-               duration: Optional[float]):
+    def merge_windows(self, segments: np.ndarray, scores: np.ndarray, num_windows: int,
+                      duration: Optional[float]):
         """Suppress duplicates over the union of windows; keep ``top_k`` by score."""
         top_k = -1 if self.top_k is None else int(self.top_k)
         cfg = self.nms_cfg
@@ -214,7 +217,7 @@ class TADMetric(BaseMetric):
     # ------------------------------------------------------------------ compute
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Merge windows, label, evaluate; returns fractions in [0, 1]."""
-        videos = self._group(results)
+        videos = self.group_videos(results)
         classes = (self.dataset_meta or {}).get('classes')
         has_cls = [v['classifier_scores'] is not None for v in videos.values()]
         agnostic = self.metric_type == 'proposal' or not any(has_cls)
@@ -243,7 +246,8 @@ class TADMetric(BaseMetric):
         preds: 'OrderedDict[str, list]' = OrderedDict()
         for name, v in videos.items():
             duration = v['duration'] or (gt[name]['duration'] if name in gt else None)
-            segs, scores = self._merge(v['segments'], v['scores'], v['num_windows'], duration)
+            segs, scores = self.merge_windows(v['segments'], v['scores'], v['num_windows'],
+                                              duration)
             if self.metric_type == 'proposal':
                 preds[name] = [dict(score=float(s), segment=[float(a), float(b)])
                                for (a, b), s in zip(segs.tolist(), scores.tolist())]

@@ -2,11 +2,10 @@
 from typing import Dict, Optional, Union
 
 import torch
-import torch.distributed as dist
+from mmengine.dist import all_reduce_params
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from torch import Tensor
-from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from mmaction.registry import MODELS
 from ..encoders.egs import EncoderGradientSampling
@@ -36,17 +35,15 @@ class ETADEndToEnd(BaseModel):
         data_preprocessor (dict): default ``ActionDataPreprocessor`` with
             ``format_shape='NCTHW'``.
 
-    Training: :meth:`train_step` runs the configured mode, also under
-    ``ETADDistributedDataParallel`` (which calls it and lets it average the
-    gradients across ranks once per update). ``loss()`` gives the same losses
-    and gradients as the configured mode in one autograd graph (``injection``
-    then keeps the activations of all sampled snippets at once).
+    Training: ``single_pass`` is MMEngine's ``BaseModel.train_step`` (one graph,
+    one backward; under DDP the stock path, DDP averages the gradients).
+    ``injection`` has its own :meth:`train_step`, which
+    ``ETADDistributedDataParallel`` calls under ``no_sync``; it averages the
+    gradients across ranks once per update (``mmengine.dist``). ``loss()`` gives
+    the same losses and gradients as the configured mode in one autograd graph
+    (``injection`` then keeps the activations of all sampled snippets at once).
     Inference: features without gradients (chunked) -> ``detector.predict``.
     """
-
-    #: ``ETADDistributedDataParallel`` calls :meth:`train_step` (which reduces the
-    #: gradients across ranks itself) instead of the stock DDP loss forward.
-    owns_distributed_train_step = True
 
     def __init__(self, encoder: dict, detector: dict,
                  egs: Optional[dict] = None, feature_channels: Optional[int] = None,
@@ -72,6 +69,12 @@ class ETADEndToEnd(BaseModel):
             self.egs = EncoderGradientSampling(**egs)
         except TypeError as err:
             raise TypeError(f'model.egs: {err}') from None
+
+    @property
+    def owns_distributed_train_step(self) -> bool:
+        """Gradient injection back-propagates outside any DDP forward: the wrapper
+        calls :meth:`train_step` under ``no_sync`` and it averages the gradients."""
+        return self.egs.mode == 'injection' and self.egs.ratio > 0
 
     # ------------------------------------------------------------ sampling state
     def set_sampling_state(self, seed: Optional[int] = None, epoch: Optional[int] = None):
@@ -125,7 +128,7 @@ class ETADEndToEnd(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self._forward(inputs, data_samples)
+            return self.forward_tensor(inputs, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode')
 
     def loss(self, inputs, data_samples) -> Dict[str, Tensor]:
@@ -136,7 +139,8 @@ class ETADEndToEnd(BaseModel):
         feats = self.extract_feat(inputs, data_samples, training=False)
         return self.detector.predict(feats, data_samples)
 
-    def _forward(self, inputs, data_samples=None):
+    def forward_tensor(self, inputs, data_samples=None) -> Dict[str, Tensor]:
+        """The detector's raw outputs (``ETAD.forward_tensor``) on no-grad features."""
         with torch.no_grad():
             feats = self.extract_feat(inputs, data_samples, training=False)
         return self.detector.forward_tensor(feats, data_samples)
@@ -148,22 +152,16 @@ class ETADEndToEnd(BaseModel):
         ``scale_loss`` for gradient accumulation, ``backward``, ``step`` with
         gradient clipping and ``zero_grad`` when ``should_update()``).
 
-        ``single_pass`` (and ``ratio`` 0): ``BaseModel.train_step`` (one graph,
-        one backward), plus the cross-rank gradient average under DDP.
+        ``single_pass`` (and ``ratio`` 0): ``BaseModel.train_step``.
         ``injection`` (``ratio > 0``): forward everything without gradients ->
         features as a leaf -> detector loss -> ``optim_wrapper.backward`` (so the
         wrapper's loss scaler also scales ``dL/dF``) -> re-forward the sampled
         snippets chunk by chunk under the same ``optim_context`` and
-        back-propagate ``dL/dF`` into the encoder -> one optimiser step.
+        back-propagate ``dL/dF`` into the encoder -> gradients averaged across
+        ranks -> one optimiser step.
         """
-        if self.egs.mode != 'injection' or self.egs.ratio == 0.0:
-            with optim_wrapper.optim_context(self):
-                data = self.data_preprocessor(data, True)
-                losses = self._run_forward(data, mode='loss')
-            parsed_losses, log_vars = self.parse_losses(losses)
-            optim_wrapper.backward(optim_wrapper.scale_loss(parsed_losses))
-            self._update(optim_wrapper)
-            return log_vars
+        if not self.owns_distributed_train_step:
+            return super().train_step(data, optim_wrapper)
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             inputs, data_samples = data['inputs'], data['data_samples']
@@ -182,36 +180,14 @@ class ETADEndToEnd(BaseModel):
             grad = leaf.grad.flatten(0, 1)
             with optim_wrapper.optim_context(self):
                 self.egs.inject(self.encoder, flat, idx, grad)
-        self._update(optim_wrapper)
-        return log_vars
-
-    def _update(self, optim_wrapper: OptimWrapper) -> None:
-        """``OptimWrapper.update_params`` after the backward: on an update
-        iteration, average the gradients across ranks, step and zero."""
         if optim_wrapper.should_update():
-            self._all_reduce_grads()
-            optim_wrapper.step()
-            optim_wrapper.zero_grad()
-
-    def _all_reduce_grads(self):
-        """Average the gradients of all trainable parameters over ranks, in one
-        flattened buffer per dtype and device (``ETADDistributedDataParallel``
-        runs :meth:`train_step` under ``no_sync``, outside any DDP forward, so
-        DDP's reducer does not do it). A no-op in a single process. Parameters
-        without a gradient on this rank (e.g. no sampled snippet) contribute
-        zeros, so every rank joins the same collectives."""
-        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-            return
-        world = dist.get_world_size()
-        groups = {}
-        for p in self.parameters():
-            if p.requires_grad:
+            # every trainable parameter joins (zeros where this rank has no gradient),
+            # so all ranks run the same collectives; a no-op in one process
+            params = [p for p in self.parameters() if p.requires_grad]
+            for p in params:
                 if p.grad is None:
                     p.grad = torch.zeros_like(p)
-                groups.setdefault((p.grad.dtype, p.grad.device), []).append(p.grad)
-        for grads in groups.values():
-            flat = _flatten_dense_tensors(grads)
-            dist.all_reduce(flat)
-            flat.div_(world)
-            for g, reduced in zip(grads, _unflatten_dense_tensors(flat, grads)):
-                g.copy_(reduced)
+            all_reduce_params([p.grad for p in params], op='mean')
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
+        return log_vars
