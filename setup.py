@@ -1,4 +1,5 @@
-"""Build hook: create ``etad_mmaction/.mim`` (configs and tools) like OpenMMLab packages.
+"""Build hook: create ``etad_mmaction/.mim`` (configs, tools and the model index that
+``mim search etad_mmaction`` reads) like OpenMMLab packages.
 
 ``mim train etad_mmaction CONFIG`` looks for ``<package>/.mim/tools/train.py`` and
 ``<package>/.mim/configs`` beside the installed module. Editable installs get
@@ -19,7 +20,7 @@ def add_mim_extension():
     editable = any(cmd in sys.argv for cmd in ('develop', 'editable_wheel'))
     mim_dir = osp.join(HERE, 'etad_mmaction', '.mim')
     os.makedirs(mim_dir, exist_ok=True)
-    for name in ('configs', 'tools'):
+    for name in ('configs', 'tools', 'model-index.yml'):
         src = osp.join(HERE, name)
         dst = osp.join(mim_dir, name)
         if not osp.exists(src):
@@ -30,6 +31,8 @@ def add_mim_extension():
             shutil.rmtree(dst)
         if editable:
             os.symlink(osp.relpath(src, mim_dir), dst)
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
         else:
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 

@@ -16,9 +16,9 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 def test_new_dataset_example_from_docs(tmp_path):
     text = open(osp.join(ROOT, 'docs', 'configs.md')).read()
     block = re.search(r"## Adding a dataset.*?```python\n(.*?)```", text, re.S).group(1)
-    base = osp.join(ROOT, 'configs', 'etad', 'etad_anet-tsp_feature.py')
+    base = osp.join(ROOT, 'configs', 'etad', 'etad_1xb16-6e_anet-tsp-feature.py')
     cfg_file = tmp_path / 'etad_mydata-x_feature.py'
-    cfg_file.write_text(block.replace("'./etad_anet-tsp_feature.py'", repr(base)))
+    cfg_file.write_text(block.replace("'./etad_1xb16-6e_anet-tsp-feature.py'", repr(base)))
     cfg = Config.fromfile(str(cfg_file))
     data_root = str(tmp_path / 'mydata')
     generate_synthetic_dataset(data_root, progress=False, num_train=4, num_val=2,
@@ -47,8 +47,8 @@ def test_getting_started_api_example(tmp_path):
     model = MODELS.build(cfg.model)
     ckpt = str(tmp_path / 'epoch_6.pth')
     torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
-    code = (block.replace("'configs/etad/etad_synthetic-anet_feature.py'", repr(tiny))
-            .replace("'work_dirs/etad_synthetic-anet_feature/epoch_6.pth'", repr(ckpt))
+    code = (block.replace("'configs/etad/etad_1xb16-6e_synthetic-anet-feature.py'", repr(tiny))
+            .replace("'work_dirs/etad_1xb16-6e_synthetic-anet-feature/epoch_6.pth'", repr(ckpt))
             .replace('data/synthetic_anet_small', data_root))
     scope = {}
     exec(compile(code, 'getting_started.md', 'exec'), scope)

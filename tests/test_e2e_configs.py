@@ -39,9 +39,10 @@ def _no_download(cfg):
 
 def test_all_e2e_configs_found():
     names = {osp.basename(c) for c in CONFIGS}
-    assert {'etad-e2e_tsm-r50-224-8f_anet.py', 'etad-e2e_r2plus1d-34-112-16f_anet.py',
-            'etad-e2e_slowonly-r50-180-8f_thumos.py',
-            'etad-e2e_tsm-r50-180-8f_thumos.py'} <= names
+    assert {'etad-e2e_tsm-r50-224-8f_4xb4-6e_anet.py',
+            'etad-e2e_r2plus1d-34-112-16f_4xb4-6e_anet.py',
+            'etad-e2e_slowonly-r50-180-8f_4xb4-6e_thumos.py',
+            'etad-e2e_tsm-r50-180-8f_4xb4-6e_thumos.py'} <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -94,7 +95,7 @@ def _tiny_video_data(tmp_path):
 def test_e2e_runner_round_trip_on_real_videos(tmp_path, mode):
     _tiny_video_data(tmp_path)
     cfg = _no_download(Config.fromfile(osp.join(
-        ROOT, 'configs', 'etad_e2e', 'etad-e2e_tsm-r50-224-8f_anet.py')))
+        ROOT, 'configs', 'etad_e2e', 'etad-e2e_tsm-r50-224-8f_4xb4-6e_anet.py')))
     m, t = 8, 2
 
     def pipe(crop):

@@ -37,7 +37,7 @@ def mim_train(pythonpath, cwd, data_root, work_dir):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(pythonpath), OMP_NUM_THREADS='1')
     # a bare config name: mim finds it in <package>/.mim/configs
     cmd = [sys.executable, '-m', 'mim', 'train', 'etad_mmaction',
-           'etad_synthetic-anet_feature.py', '--work-dir', work_dir, '--no-validate',
+           'etad_1xb16-6e_synthetic-anet-feature.py', '--work-dir', work_dir, '--no-validate',
            '--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.num_workers=0',
            'train_dataloader.persistent_workers=False', *opts]
     out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=900)
@@ -86,7 +86,7 @@ def test_mim_train_regular_install(mim_path, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert osp.isfile(site / 'etad_mmaction' / '.mim' / 'tools' / 'train.py')
     assert osp.isfile(site / 'etad_mmaction' / '.mim' / 'configs' / 'etad' /
-                      'etad_synthetic-anet_feature.py')
+                      'etad_1xb16-6e_synthetic-anet-feature.py')
     run_dir = tmp_path / 'run'
     run_dir.mkdir()
     log = mim_train([str(site), mim_path], str(run_dir), str(tmp_path / 'data'),

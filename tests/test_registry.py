@@ -74,3 +74,31 @@ def test_datasets(tmp_path):
                                  snippet_stride=30, fps=30, **common, subset='validation',
                                  test_mode=True))
     assert len(thumos) >= 2 and thumos[0]['inputs'].shape == (8, 8)
+
+
+def test_model_index_lists_every_config():
+    """``mim search etad_mmaction`` reads model-index.yml -> configs/*/metafile.yml:
+    every listed config exists, and every config except the one-release aliases of
+    the old names is listed."""
+    import glob
+    import os.path as osp
+
+    import yaml
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    index = yaml.safe_load(open(osp.join(root, 'model-index.yml')))
+    listed = set()
+    for meta in index['Import']:
+        data = yaml.safe_load(open(osp.join(root, meta)))
+        names = {c['Name'] for c in data['Collections']}
+        for model in data['Models']:
+            assert model['In Collection'] in names
+            assert osp.isfile(osp.join(root, model['Config'])), model['Config']
+            assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
+            listed.add(model['Config'])
+    for path in glob.glob(osp.join(root, 'configs', 'etad*', '*.py')):
+        rel = osp.relpath(path, root)
+        if 'Renamed to' in open(path).read():
+            target = open(path).read().split("_base_ = ['./")[1].split("'")[0]
+            assert osp.join(osp.dirname(rel), target) in listed, rel
+        else:
+            assert rel in listed, rel

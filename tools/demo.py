@@ -20,7 +20,6 @@ class-agnostic. ``--label-file``: an ActivityNet-style json whose entry for this
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -144,10 +143,8 @@ def main():
     for d in result['detections'][:args.top_k]:
         print(f"{d['segment'][0]:8.2f} {d['segment'][1]:8.2f}  {d['score']:.4f}  {d['label']}")
     if args.out_json:
-        tmp = args.out_json + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(result, f, indent=2)
-        os.replace(tmp, args.out_json)
+        from etad_mmaction.fileio import dump_json
+        dump_json(result, args.out_json, indent=2)
     if args.out_plot:
         from etad_mmaction.visualization import plot_timeline
         plot_timeline(result, args.out_plot, ground_truth=gt, top_k=args.top_k,

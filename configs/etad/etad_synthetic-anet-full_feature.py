@@ -1,7 +1,4 @@
-# Benchmark-sized semi-synthetic ActivityNet-shaped data: T = 128, 1,000 training and
-# 300 validation videos, the paper recipe otherwise.
-_base_ = [
-    '../_base_/models/etad.py', '../_base_/datasets/synthetic-anet_feature.py',
-    '../_base_/schedules/adamw_6e.py', '../_base_/default_runtime.py'
-]
-model = dict(num_snippets=128, max_duration=128, neck=dict(in_channels=400))
+# Renamed (MMAction2's naming: batch and schedule in the name) to
+# etad_1xb16-6e_synthetic-anet-full-feature.py;
+# this name keeps working until the next release.
+_base_ = ['./etad_1xb16-6e_synthetic-anet-full-feature.py']

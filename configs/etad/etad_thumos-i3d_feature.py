@@ -1,6 +1,4 @@
-# ETAD on THUMOS-14 I3D features (App. B.1/B.2): windows of 128 snippets.
-_base_ = [
-    '../_base_/models/etad.py', '../_base_/datasets/thumos-i3d_feature.py',
-    '../_base_/schedules/adamw_6e.py', '../_base_/default_runtime.py'
-]
-model = dict(num_snippets=128, max_duration=128, neck=dict(in_channels=2048))
+# Renamed (MMAction2's naming: batch and schedule in the name) to
+# etad_1xb16-6e_thumos-i3d-feature.py;
+# this name keeps working until the next release.
+_base_ = ['./etad_1xb16-6e_thumos-i3d-feature.py']

@@ -74,6 +74,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..fileio import pid_alive
 from .windows import rescale_features
 
 GENERATOR_VERSION = 2  # 2: the BMN export averages feature bins
@@ -456,16 +457,6 @@ def generate_synthetic_dataset(root: str, overwrite: bool = False, progress: boo
     return root
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove_dead_leftovers(parent: str, base: str) -> None:
     """Remove ``.<base>.tmp-<pid>-*`` / ``.<base>.old-<pid>-*`` folders of generator
     processes that died (killed runs); a live generator's folder is kept."""
@@ -475,7 +466,7 @@ def _remove_dead_leftovers(parent: str, base: str) -> None:
             if not name.startswith(prefix):
                 continue
             pid = name[len(prefix):].split('-', 1)[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(osp.join(parent, name), ignore_errors=True)
 
 

@@ -1,6 +1,6 @@
 """Synthetic raw-video TAD dataset with a pretrained encoder, for end-to-end training
 on a CPU in minutes (the embedded end-to-end default,
-``configs/etad_e2e/etad-e2e_tsm-r18-56-2f_synthetic-video.py``).
+``configs/etad_e2e/etad-e2e_tsm-r18-56-2f_1xb4-8e_synthetic-video.py``).
 
 The design is that of the EGS fidelity experiment (``tools/analysis/egs_fidelity.py``),
 which mirrors Kinetics -> ActivityNet:

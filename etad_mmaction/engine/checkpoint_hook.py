@@ -31,7 +31,7 @@ import os
 import os.path as osp
 import re
 from bisect import bisect
-from typing import List, Optional
+from typing import Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
@@ -40,48 +40,16 @@ from mmengine.runner import EpochBasedTrainLoop, find_latest_checkpoint
 
 from mmaction.registry import HOOKS
 
+from ..fileio import remove_dead_temporaries, temporary_name, write_text
 from . import checkpoint_io
 from .hooks import unwrap
 
 #: runtime info: the epoch whose checkpoint was written before its validation ended
 PENDING_KEY = 'etad_validation_pending'
-_TMP = re.compile(r'^\.(.+)\.(\d+)\.tmp$')  # .<target>.<pid>.tmp
 
 
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint whose keys or shapes differ from the model of the config."""
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def remove_dead_temporaries(folder: str, targets=None) -> List[str]:
-    """Remove ``.<target>.<pid>.tmp`` files whose writer process is gone (only
-    those of ``targets`` when given); returns their paths."""
-    removed = []
-    if not osp.isdir(folder):
-        return removed
-    for name in sorted(os.listdir(folder)):
-        m = _TMP.match(name)
-        path = osp.join(folder, name)
-        if not m or (targets is not None and m.group(1) not in targets):
-            continue
-        if osp.isfile(path) and not _pid_alive(int(m.group(2))):
-            try:
-                os.remove(path)
-                removed.append(path)
-            except FileNotFoundError:
-                pass
-    return removed
 
 
 def compare_state_dicts(ckpt_state: dict, model_state: dict):
@@ -249,8 +217,8 @@ class ETADCheckpointHook(CheckpointHook):
             runner.save_checkpoint(self.out_dir, filename, self.file_client_args,
                                    backend_args=self.backend_args, **kwargs)
             return
-        tmp_name = f'.{filename}.{os.getpid()}.tmp'
-        tmp = osp.join(self.out_dir, tmp_name)
+        tmp = temporary_name(osp.join(self.out_dir, filename))
+        tmp_name = osp.basename(tmp)
         try:
             runner.save_checkpoint(self.out_dir, tmp_name, self.file_client_args,
                                    backend_args=self.backend_args, **kwargs)
@@ -279,11 +247,7 @@ class ETADCheckpointHook(CheckpointHook):
                           by_epoch=self.by_epoch, **self.args)
         if not is_main_process():
             return
-        save_file = osp.join(runner.work_dir, 'last_checkpoint')
-        tmp = osp.join(runner.work_dir, f'.last_checkpoint.{os.getpid()}.tmp')
-        with open(tmp, 'w') as f:
-            f.write(self.last_ckpt)
-        os.replace(tmp, save_file)
+        write_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
         if drop is not None:
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(drop))
             if self.file_backend.isfile(path):

@@ -1,7 +1,14 @@
-"""Small models and inputs for tests and quick checks (as ``mmdet.testing``): a
-detector at toy sizes and data samples with ground truth, built in a blink."""
+"""Small models, inputs and files for tests and quick checks (as ``mmdet.testing``):
+a detector at toy sizes, data samples with ground truth, annotation and feature
+files, a tiny MMAction2 recognizer, and the tools shipped with the package."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import sys
 from typing import Optional
 
+import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
@@ -78,4 +85,76 @@ def random_feature_batch(batch: int, t: int, feat_dim: int, device='cpu', bmn: b
                              feature_frame=t * 16))
         samples.append(ds)
     return feats, samples
-__all__ = ['T', 'C', 'make_samples', 'small_model', 'random_feature_batch']
+
+
+def write_json(path, obj) -> str:
+    """``obj`` as json at ``path`` (folders created); returns the path."""
+    os.makedirs(osp.dirname(str(path)) or '.', exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(obj, f)
+    return str(path)
+
+
+def official_gt(videos: dict, classes=None) -> dict:
+    """ActivityNet-style annotations of ``{id: (subset, duration, [(s, e, label)])}``."""
+    db = {vid: {'subset': sub, 'duration': dur,
+                'annotations': [{'segment': [s, e], 'label': lab} for s, e, lab in anns]}
+          for vid, (sub, dur, anns) in videos.items()}
+    out = {'version': 'test', 'database': db}
+    if classes is not None:
+        out['classes'] = classes
+    return out
+
+
+def write_npy_features(folder: str, lengths: dict, dim: int, seed: int = 0,
+                       prefix: str = 'v_') -> dict:
+    """Random ``[length, dim]`` float32 features ``<prefix><id>.npy`` per video."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    feats = {}
+    for vid, length in lengths.items():
+        f = rng.standard_normal((length, dim)).astype(np.float32)
+        np.save(osp.join(folder, f'{prefix}{vid}.npy'), f)
+        feats[vid] = f
+    return feats
+
+
+def tiny_tsm_recognizer(num_classes: int, mean, std) -> dict:
+    """``model`` config of a stock MMAction2 ``Recognizer2D`` (TSM-ResNet18, 2
+    segments): feature extraction and recognizer-labelled inference."""
+    return dict(type='Recognizer2D',
+                backbone=dict(type='ResNetTSM', depth=18, num_segments=2, pretrained=None),
+                cls_head=dict(type='TSMHead', num_classes=num_classes, in_channels=512,
+                              num_segments=2),
+                data_preprocessor=dict(type='ActionDataPreprocessor', mean=mean, std=std,
+                                       format_shape='NCHW'))
+
+
+def tools_dir() -> str:
+    """The ``tools/`` shipped with the package (``etad_mmaction/.mim/tools``, as
+    ``mim`` finds it)."""
+    return osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'tools')
+
+
+def load_tool(relpath: str):
+    """Import a script of ``tools/`` (e.g. ``'analysis/bmn_baseline.py'``) as a
+    module, once per process (``sys.modules['etad_tool_<name>']``)."""
+    path = osp.join(tools_dir(), relpath)
+    name = 'etad_tool_' + osp.splitext(relpath)[0].replace('/', '_').replace('-', '_')
+    if name not in sys.modules:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'no tool {relpath} under {tools_dir()}')
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
+__all__ = ['T', 'C', 'make_samples', 'small_model', 'random_feature_batch', 'write_json',
+           'official_gt', 'write_npy_features', 'tiny_tsm_recognizer', 'tools_dir',
+           'load_tool']

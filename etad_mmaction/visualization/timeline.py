@@ -1,11 +1,12 @@
 """Detection timeline in the style of the paper's Figure 7: ground truth above the
 time axis, the top-k predictions below it, coloured by score or by tIoU with the
 ground truth."""
-import os
 import os.path as osp
 from typing import Optional, Sequence
 
 import numpy as np
+
+from ..fileio import atomic_path
 
 
 def _max_tiou(seg, gts) -> float:
@@ -74,8 +75,7 @@ def plot_timeline(result: dict, out_file: str, ground_truth: Optional[Sequence] 
     ax.set_title(title or osp.basename(result.get('video', '')) +
                  ('  (class-agnostic)' if result.get('class_agnostic') else ''))
     fig.tight_layout()
-    tmp = out_file + '.tmp.png'
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(out_file) as tmp:
+        fig.savefig(tmp, dpi=110, format=osp.splitext(out_file)[1][1:] or 'png')
     plt.close(fig)
-    os.replace(tmp, out_file)
     return lanes

@@ -1,6 +1,6 @@
 # A tiny version of the embedded default for runner / CLI / distributed tests:
 # T = 16 snippets, 32-d features, 32 training and 8 validation videos, small heads.
-_base_ = ['../../configs/etad/etad_synthetic-anet_feature.py']
+_base_ = ['../../configs/etad/etad_1xb16-6e_synthetic-anet-feature.py']
 
 num_snippets = 16
 data_root = 'data/tiny_synthetic'  # tests override it with a temporary folder

@@ -1,12 +1,11 @@
-"""Shared helpers of the dataset tests (a unique module name: other test
-folders have their own conftest.py)."""
+"""Where the dataset tests' committed fixture files are (a unique module name:
+other test folders have their own conftest.py). The file writers live in
+``etad_mmaction.testing``."""
 import json
-import os
 import os.path as osp
 
-import numpy as np
-
 import etad_mmaction  # noqa: F401  (registers the modules, applies compat)
+from etad_mmaction.testing import official_gt, write_json, write_npy_features  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Subsets of the real annotation files and two real videos, committed with the tests
@@ -21,34 +20,3 @@ MMA_FEATURES = osp.join(TEST_DATA, 'mmaction2_features')
 VIDEOS = osp.join(TEST_DATA, 'videos')
 with open(osp.join(TEST_DATA, 'counts.json')) as _f:
     COUNTS = json.load(_f)  # videos / instances / classes per subset of the subsets
-
-
-def write_json(path, obj):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(obj, f)
-    return str(path)
-
-
-def official_gt(videos, classes=None):
-    """videos: {id: (subset, duration, [(s, e, label), ...])}."""
-    db = {vid: {'subset': sub, 'duration': dur,
-                'annotations': [{'segment': [s, e], 'label': lab} for s, e, lab in anns]}
-          for vid, (sub, dur, anns) in videos.items()}
-    out = {'version': 'test', 'database': db}
-    if classes is not None:
-        out['classes'] = classes
-    return out
-
-
-def write_npy_features(folder, lengths, dim, seed=0, prefix='v_'):
-    os.makedirs(folder, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    feats = {}
-    for vid, length in lengths.items():
-        f = rng.standard_normal((length, dim)).astype(np.float32)
-        np.save(osp.join(folder, f'{prefix}{vid}.npy'), f)
-        feats[vid] = f
-    return feats
-
-

@@ -2,7 +2,6 @@
 main process and in dataloader workers; the dataset check lists all bad files."""
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import torch
 
 from etad_mmaction.datasets import ActivityNetFeatureDataset, FeatureError, ThumosFeatureDataset
 from etad_mmaction.datasets.check import check_feature_files
+from etad_mmaction.testing import load_tool
 from etad_mmaction.datasets.features import feature_shape, load_feature
 
 from tad_helpers import official_gt, write_json, write_npy_features
@@ -104,11 +104,7 @@ def test_check_features_tool(small_anet, tmp_path, capsys):
                    f"train_dataloader = dict(dataset=dict({ds!r}, subset='training'))\n"
                    f"val_dataloader = dict(dataset=dict({ds!r}, subset='validation'))\n"
                    f"test_dataloader = val_dataloader\n")
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'data'))
-    try:
-        import check_features
-    finally:
-        sys.path.pop(0)
+    check_features = load_tool('data/check_features.py')
     assert check_features.main([str(cfg)]) == 0
     os.remove(osp.join(small_anet['feat_dir'], 'v_vidB.npy'))
     _damage(osp.join(small_anet['feat_dir'], 'v_vidC.npy'), 'header')

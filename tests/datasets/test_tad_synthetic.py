@@ -14,7 +14,7 @@ from etad_mmaction.datasets.synthetic import (ensure_synthetic_dataset,
                                               generate_synthetic_dataset)
 from etad_mmaction.datasets.windows import rescale_features
 
-from tad_helpers import ANET_ANNO, ANET_INFO, REPO, THUMOS_ANNO
+from tad_helpers import ANET_ANNO, ANET_INFO, THUMOS_ANNO
 
 SMALL = dict(num_train=6, num_val=4, num_classes=5, feature_dim=12, progress=False)
 
@@ -260,11 +260,8 @@ def test_real_activitynet_ground_truth(tmp_path):
 
 
 def test_cli(tmp_path):
-    import importlib.util
-    path = osp.join(REPO, 'tools', 'data', 'generate_synthetic.py')
-    spec = importlib.util.spec_from_file_location('generate_synthetic_cli', path)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    from etad_mmaction.testing import load_tool
+    cli = load_tool('data/generate_synthetic.py')
     root = str(tmp_path / 'cli')
     cli.main([root, '--num-train', '3', '--num-val', '2', '--num-classes', '4',
               '--feature-dim', '8', '--no-write-bmn', '--no-progress', '--seed', '5'])

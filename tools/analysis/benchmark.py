@@ -132,14 +132,8 @@ def run_egs_worker(spec: dict) -> dict:
     depth = spec.get('depth', 50)
     if spec.get('backbone', 'tsm') == 'r2plus1d':
         # the end-to-end R(2+1)D-34 config's encoder (TSP layout)
-        backbone = dict(type='ResNet2Plus1dTV', depth=34, pretrained=None, pretrained2d=False,
-                        conv_cfg=dict(type='Conv2plus1d'),
-                        norm_cfg=dict(type='BN3d', requires_grad=True, eps=1e-3),
-                        act_cfg=dict(type='ReLU', inplace=True), conv1_kernel=(3, 7, 7),
-                        conv1_stride_t=1, pool1_stride_t=1, with_pool1=False,
-                        inflate=(1, 1, 1, 1), spatial_strides=(1, 2, 2, 2),
-                        temporal_strides=(1, 2, 2, 2), zero_init_residual=False,
-                        stem_mid_channels=45, tv_shortcut=True)
+        from etad_mmaction.models.converters import TSP_R2PLUS1D_34
+        backbone = dict(TSP_R2PLUS1D_34)
         feat_dim = 512
     else:
         backbone = dict(type='ResNetTSM', depth=depth, num_segments=frames, pretrained=None)
@@ -233,11 +227,12 @@ def etad_model(t=128, ratio=0.06, feat_dim=400):
 
 
 def bmn_model(t=100, feat_dim=400):
-    # MMAction2's stock configs/_base_/models/bmn_400x100.py
-    return dict(type='BMN', temporal_dim=t, boundary_ratio=0.5, num_samples=32,
-                num_samples_per_bin=3, feat_dim=feat_dim, soft_nms_alpha=0.4,
-                soft_nms_low_threshold=0.5, soft_nms_high_threshold=0.9,
-                post_process_top_k=100)
+    """MMAction2's stock BMN model (``bmn_400x100``), read from the installed package."""
+    from mmengine.config import Config
+    from bmn_baseline import stock_bmn_config
+    model = Config.fromfile(stock_bmn_config()).model.to_dict()
+    assert (model['temporal_dim'], model['feat_dim']) == (t, feat_dim), model
+    return model
 
 
 def code_commit():
@@ -407,7 +402,8 @@ def collect_map(args) -> dict:
     bmn_times, bmn_mem = log_stats(osp.join(d, 'bmn.log'))
     res = dict(env=dict(json.load(open(args.env_from))['env']) if args.env_from else None,
                command='bash tools/analysis/gpu_map_comparison.sh',
-               dataset='configs/etad/etad_synthetic-anet-full_feature.py (1,000 training / '
+               dataset='configs/etad/etad_1xb16-6e_synthetic-anet-full-feature.py '
+                       '(1,000 training / '
                        '300 validation semi-synthetic videos, 400-d, top-2 classifier classes)',
                etad=dict(t=128, epochs=6, batch=16, dps=0.06,
                          train_s=log_span(osp.join(d, 'etad.log'), 'Checkpoints will be saved',
@@ -425,7 +421,7 @@ def collect_map(args) -> dict:
     return res
 
 
-SWEEP_CONFIG = 'configs/etad/etad_synthetic-anet-sweep_feature.py'
+SWEEP_CONFIG = 'configs/etad/etad_1xb16-4e_synthetic-anet-sweep-feature.py'
 STRATEGIES = ('RandomSampler', 'GridSampler', 'BlockSampler', 'FPSSampler', 'DPPSampler',
               'IoUBalancedSampler', 'ScaleBalancedSampler')
 
@@ -517,11 +513,8 @@ def bench_profile(args) -> dict:
 
 def _write(res: dict, name: str, out=None, quiet=False) -> None:
     out = out or osp.join(OUT_DIR, f'{name}.json')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    tmp = out + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(res, f, indent=2)
-    os.replace(tmp, out)
+    from etad_mmaction.fileio import dump_json
+    dump_json(res, out, indent=2)
     if not quiet:
         print(json.dumps(res, indent=2))
 

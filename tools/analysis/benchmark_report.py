@@ -304,7 +304,7 @@ def _preset_comparison(d: dict) -> str:
              "Both presets on the same data and schedule "
              f"(`{d['base_config']}`), DPS 6% random, seeds {d['seeds']}; the official "
              "preset with every model "
-             "option of `etad-official_anet-tsp_feature.py` and its roi_align rescale. "
+             "option of `etad-official_1xb16-6e_anet-tsp-feature.py` and its roi_align rescale. "
              "Average mAP is mean +- sample std over the seeds; time per iteration is the "
              "median of each run's logged iteration times (runs shared the 2 cores, two at "
              'a time: compare loosely); peak tensor memory is counted for one training '
@@ -374,7 +374,5 @@ def write_report(json_dir: str, out_md: str) -> None:
     if osp.exists(manual):
         with open(manual) as f:
             parts.append(f.read())
-    with open(out_md + '.tmp', 'w') as f:
-        f.write('\n'.join(parts))
-    import os
-    os.replace(out_md + '.tmp', out_md)
+    from etad_mmaction.fileio import write_text
+    write_text('\n'.join(parts), out_md)

@@ -2,7 +2,8 @@
 semi-synthetic videos as an ETAD config, evaluated for detection mAP with the same
 classifier scores and the same evaluation code as ETAD (benchmarks, section 1).
 
-    python tools/analysis/bmn_baseline.py configs/etad/etad_synthetic-anet-full_feature.py \
+    python tools/analysis/bmn_baseline.py \
+        configs/etad/etad_1xb16-6e_synthetic-anet-full-feature.py \
         [--work-dir work_dirs/bmn_baseline] [--batch 16] [--epochs 9] [--out result.json]
 
 The ETAD config names the dataset (``data_root`` + ``synthetic`` parameters,
@@ -16,7 +17,6 @@ ETAD's ``TADMetric`` does.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import time
@@ -138,10 +138,8 @@ def main():
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out + '.tmp', 'w') as f:
-            f.write(text)
-        os.replace(args.out + '.tmp', args.out)
+        from etad_mmaction.fileio import write_text
+        write_text(text, args.out)
 
 
 if __name__ == '__main__':

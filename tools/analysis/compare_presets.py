@@ -3,10 +3,10 @@
     python tools/analysis/compare_presets.py [--config CFG] [--seeds 0 1 2] [--jobs 2]
 
 Both presets train on the same data and schedule (default: the ablation-sweep
-benchmark ``configs/etad/etad_synthetic-anet-sweep_feature.py``: T = 64, 200
+benchmark ``configs/etad/etad_1xb16-4e_synthetic-anet-sweep-feature.py``: T = 64, 200
 training / 100 validation semi-synthetic videos, 4 epochs, DPS 6% random, as the
 sampler sweeps of docs/benchmarks.md); the official preset takes every model
-option of ``configs/etad/etad-official_anet-tsp_feature.py`` and its roi_align
+option of ``configs/etad/etad-official_1xb16-6e_anet-tsp-feature.py`` and its roi_align
 feature rescale. Each (preset, seed) is one ``tools/train.py`` run. Reported per
 preset: average mAP (mean and std over seeds), training time per iteration (CPU,
 from the logs), counted peak tensor memory of one step at batch 16 and the
@@ -21,7 +21,6 @@ import argparse
 import copy
 import glob
 import json
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -32,8 +31,8 @@ import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-BASE = osp.join(ROOT, 'configs', 'etad', 'etad_synthetic-anet-sweep_feature.py')
-OFFICIAL = osp.join(ROOT, 'configs', 'etad', 'etad-official_anet-tsp_feature.py')
+BASE = osp.join(ROOT, 'configs', 'etad', 'etad_1xb16-4e_synthetic-anet-sweep-feature.py')
+OFFICIAL = osp.join(ROOT, 'configs', 'etad', 'etad-official_1xb16-6e_anet-tsp-feature.py')
 OUT = osp.join(ROOT, 'docs', 'benchmarks', 'preset_comparison_cpu.json')
 
 
@@ -161,10 +160,8 @@ def main():
             runs=runs, avg_mAP_mean=float(np.mean(avg)),
             avg_mAP_std=float(np.std(avg, ddof=1)) if len(avg) > 1 else 0.0,
             **{k: cost[k] for k in ('params', 'peak_tensor_mb', 'ops')})
-    tmp_out = f'{args.out}.{os.getpid()}.tmp'
-    with open(tmp_out, 'w') as f:
-        json.dump(result, f, indent=1)
-    os.replace(tmp_out, args.out)
+    from etad_mmaction.fileio import dump_json
+    dump_json(result, args.out, indent=1)
     for name, r in result['presets'].items():
         print(f"{name}: avg mAP {r['avg_mAP_mean']:.4f} +- {r['avg_mAP_std']:.4f}, "
               f"s/iter {[x['s_per_iter'] for x in r['runs']]}, params {r['params']:,}, "

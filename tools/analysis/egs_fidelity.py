@@ -319,10 +319,8 @@ def main():
                                     **{k: float(v) for k, v in metrics.items()}))
             print(json.dumps(res['runs'][-1]), file=sys.stderr, flush=True)
     res.update(_summary(res['runs']))
-    os.makedirs(osp.dirname(args.out), exist_ok=True)
-    with open(args.out + '.tmp', 'w') as f:
-        json.dump(res, f, indent=2)
-    os.replace(args.out + '.tmp', args.out)
+    from etad_mmaction.fileio import dump_json
+    dump_json(res, args.out, indent=2)
     print(json.dumps(res, indent=2))
 
 

@@ -1,7 +1,7 @@
 """A full ActivityNet-size training epoch through the stock Runner with a shipped
 config, and the dataloader's own throughput beside it.
 
-    python tools/analysis/epoch_benchmark.py configs/etad/etad_anet-tsp_feature.py \
+    python tools/analysis/epoch_benchmark.py configs/etad/etad_1xb16-6e_anet-tsp-feature.py \
         --data-root /tmp/anet_size --videos 9649 [--compile MODE] \
         [--train-videos N] [--loader-videos N] --out docs/benchmarks/epoch_cuda.json
 
@@ -69,9 +69,8 @@ def make_data(root: str, videos: int, dim: int = 512, seed: int = 0) -> dict:
     meta = dict(params=want, mean_length=float(np.mean(lengths)),
                 gigabytes=float(np.sum(lengths)) * dim * 4 / 1e9,
                 write_s=time.perf_counter() - t0)
-    with open(meta_path + '.tmp', 'w') as f:
-        json.dump(meta, f)
-    os.replace(meta_path + '.tmp', meta_path)
+    from etad_mmaction.fileio import dump_json
+    dump_json(meta, meta_path)
     return meta
 
 
@@ -170,10 +169,8 @@ def main():
             res['train'] = train_epoch(cfg, args.compile)
             print('train:', json.dumps(res['train']), flush=True)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out + '.tmp', 'w') as f:
-            json.dump(res, f, indent=2)
-        os.replace(args.out + '.tmp', args.out)
+        from etad_mmaction.fileio import dump_json
+        dump_json(res, args.out, indent=2)
 
 
 if __name__ == '__main__':

@@ -17,7 +17,7 @@ SECTIONS=${2:-step epoch}
 mkdir -p "$OUT_DIR"
 export PYTHONUNBUFFERED=1
 B=tools/analysis/benchmark.py
-CFG=configs/etad/etad_anet-tsp_feature.py
+CFG=configs/etad/etad_1xb16-6e_anet-tsp-feature.py
 DATA=${ETAD_BENCH_DATA:-/tmp/anet_size}
 nvidia-smi -L || true
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }

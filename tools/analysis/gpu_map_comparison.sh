@@ -5,7 +5,7 @@
 # same classifier scores). Writes results and logs to OUT_DIR.
 #   bash tools/analysis/gpu_map_comparison.sh [OUT_DIR]   # default work_dirs/map_comparison
 OUT_DIR=${1:-work_dirs/map_comparison}
-CFG=configs/etad/etad_synthetic-anet-full_feature.py
+CFG=configs/etad/etad_1xb16-6e_synthetic-anet-full-feature.py
 mkdir -p "$OUT_DIR"
 export PYTHONUNBUFFERED=1
 nvidia-smi -L || true

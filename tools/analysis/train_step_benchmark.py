@@ -1,7 +1,7 @@
 """Training-step time and peak memory of a detector config, eager against
 compiled, with MMAction2's stock BMN measured in the same run.
 
-    python tools/analysis/train_step_benchmark.py configs/etad/etad_anet-tsp_feature.py \
+    python tools/analysis/train_step_benchmark.py configs/etad/etad_1xb16-6e_anet-tsp-feature.py \
         --device cuda --batch 16 --modes eager default max-autotune-no-cudagraphs \
         reduce-overhead --bmn --out docs/benchmarks/train_step_cuda.json
 
@@ -15,7 +15,6 @@ post-processing) of the eager model is added.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import statistics
 import sys
@@ -121,10 +120,8 @@ def main():
         if eager and r.get('step_ms'):
             r['vs_eager'] = r['step_ms'] / eager
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out + '.tmp', 'w') as f:
-            json.dump(res, f, indent=2)
-        os.replace(args.out + '.tmp', args.out)
+        from etad_mmaction.fileio import dump_json
+        dump_json(res, args.out, indent=2)
 
 
 if __name__ == '__main__':

@@ -127,27 +127,20 @@ def extract_one(path: str, encoder, mean, std, args, device):
 
 def save_atomic(array, out_path: str):
     """``array`` as ``.npy`` (or a dict as ``.json``), all or nothing."""
-    import json
-
     import numpy as np
-    tmp = osp.join(osp.dirname(out_path), f'.{osp.basename(out_path)}.{os.getpid()}.tmp')
-    try:
-        if isinstance(array, dict):
-            with open(tmp, 'w') as f:
-                json.dump(array, f, indent=1)
-        else:
-            with open(tmp, 'wb') as f:
-                np.save(f, array)
-        os.replace(tmp, out_path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+
+    from etad_mmaction.fileio import atomic_path, dump_json
+    if isinstance(array, dict):
+        dump_json(array, out_path, indent=1)
+        return
+    with atomic_path(out_path) as tmp, open(tmp, 'wb') as f:
+        np.save(f, array)
 
 
 def remove_leftovers(out_dir: str, videos) -> None:
     """Remove the temporaries (``.<video>.npy.<pid>.tmp``, ``meta/.<video>.json.<pid>.tmp``)
     that a killed run left for this rank's videos; a live writer's are kept."""
-    from etad_mmaction.engine.checkpoint_hook import remove_dead_temporaries
+    from etad_mmaction.fileio import remove_dead_temporaries
     stems = [osp.splitext(osp.basename(v))[0] for v in videos]
     for folder, ext in ((out_dir, '.npy'), (osp.join(out_dir, 'meta'), '.json')):
         for path in remove_dead_temporaries(folder, {s + ext for s in stems}):

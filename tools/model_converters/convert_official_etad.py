@@ -1,14 +1,13 @@
 """Convert a checkpoint of the authors' released ETAD trainer to this project.
 
     python tools/model_converters/convert_official_etad.py SRC DST
-    python tools/test.py configs/etad/etad-official_anet-tsp_feature.py DST
+    python tools/test.py configs/etad/etad-official_1xb16-6e_anet-tsp-feature.py DST
 
 ``SRC``: ``{'state_dict': ...}`` as their trainer saves it (``epoch_5.pth.tar``),
 or a bare state dict, with or without ``module.`` prefixes. ``DST`` is an
 MMEngine checkpoint that the official-code preset loads strictly.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -21,7 +20,7 @@ def parse_args(argv=None):
     parser.add_argument('dst', help='output MMEngine checkpoint (.pth)')
     parser.add_argument('--config', default=None,
                         help='check that DST loads strictly into this config '
-                             '(default: configs/etad/etad-official_anet-tsp_feature.py '
+                             '(default: configs/etad/etad-official_1xb16-6e_anet-tsp-feature.py '
                              'next to this tool)')
     return parser.parse_args(argv)
 
@@ -44,7 +43,7 @@ def main(argv=None) -> int:
     except KeyError as err:
         raise SystemExit(f'{args.src}: {err.args[0]}') from None
     config = args.config or osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs',
-                                     'etad', 'etad-official_anet-tsp_feature.py')
+                                     'etad', 'etad-official_1xb16-6e_anet-tsp-feature.py')
     model = MODELS.build(Config.fromfile(config).model)
     own = model.state_dict()
     missing = sorted(set(own) - set(converted))
@@ -56,9 +55,9 @@ def main(argv=None) -> int:
                          f'unexpected {unexpected[:8]}, other shapes {shapes[:8]}')
     meta = dict(converted_from=osp.abspath(args.src), config=osp.abspath(config),
                 epoch=ckpt.get('epoch') if isinstance(ckpt, dict) else None)
-    tmp = f'{args.dst}.{os.getpid()}.tmp'
-    torch.save(dict(meta=meta, state_dict=converted), tmp)
-    os.replace(tmp, args.dst)
+    from etad_mmaction.fileio import atomic_path
+    with atomic_path(args.dst) as tmp:
+        torch.save(dict(meta=meta, state_dict=converted), tmp)
     print(f'wrote {args.dst} ({len(converted)} tensors) for {config}')
     return 0
 

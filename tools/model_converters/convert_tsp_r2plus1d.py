@@ -8,13 +8,11 @@ Example::
 
 The output is an MMEngine-style ``dict(state_dict=..., meta=...)`` whose
 ``backbone.*`` keys fit the ``ResNet2Plus1dTV`` backbone; see
-``etad_mmaction.models.encoders.tsp_converter`` for the layout difference.
+``etad_mmaction.models.converters.tsp_r2plus1d`` for the layout difference.
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 
 
 def parse_args(argv=None):
@@ -49,7 +47,7 @@ def main(argv=None):
     import torch
 
     import etad_mmaction
-    from etad_mmaction.models.encoders.tsp_converter import (TSP_R2PLUS1D_34,
+    from etad_mmaction.models.converters.tsp_r2plus1d import (TSP_R2PLUS1D_34,
                                                              tsp_r2plus1d_conversion)
 
     if not osp.isfile(args.src):
@@ -61,25 +59,14 @@ def main(argv=None):
         raise SystemExit(f'error: {args.src}: {err.args[0] if err.args else err}') from err
     meta = dict(
         converted_from=osp.basename(args.src),
-        converter='etad_mmaction.models.encoders.tsp_converter.convert_tsp_r2plus1d',
+        converter='etad_mmaction.models.converters.tsp_r2plus1d.convert_tsp_r2plus1d',
         etad_mmaction_version=etad_mmaction.__version__,
         backbone=dict(TSP_R2PLUS1D_34),
         ignored_keys=list(ignored))
     dst = osp.abspath(args.dst)
-    os.makedirs(osp.dirname(dst), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=osp.basename(dst) + '.', suffix='.tmp',
-                               dir=osp.dirname(dst))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(dict(state_dict=state_dict, meta=meta), f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)           # mkstemp's 0600 -> the usual mode
-        os.replace(tmp, dst)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    from etad_mmaction.fileio import atomic_path
+    with atomic_path(dst) as tmp:
+        torch.save(dict(state_dict=state_dict, meta=meta), tmp)
     print(f'{args.src}: {len(state_dict)} tensors -> {args.dst} '
           f'(ignored {len(ignored)} head keys: {ignored})')
     return 0

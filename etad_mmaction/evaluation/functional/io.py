@@ -26,16 +26,15 @@ may be missing for proposals).
 """
 import csv
 import json
-import os
 import os.path as osp
-import tempfile
 import warnings
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional, Set
 
 import numpy as np
 
-from .video_ids import normalize_video_id
+from ...fileio import dump_json
+from ...structures.video_ids import normalize_video_id
 
 GT_FORMATS = ('activitynet', 'thumos', 'anet_anno')
 
@@ -261,12 +260,6 @@ def _jsonable(x):
     return x
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def dump_predictions(results: Dict[str, List[dict]], path: str,
                      version: str = 'VERSION 1.3', external_data: Optional[dict] = None):
     """Write ``{"version", "results", "external_data"}`` atomically (temp file +
@@ -283,15 +276,4 @@ def dump_predictions(results: Dict[str, List[dict]], path: str,
                    results=results,
                    external_data=_jsonable(external_data if external_data is not None
                                            else dict(used=False, details='')))
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.json', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(payload, f, allow_nan=False)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; keep the user's umask
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
+    dump_json(payload, path, allow_nan=False)

@@ -1,3 +1,6 @@
+"""Checkpoints of other code bases -> this project's modules (the library parts of
+``tools/model_converters/``)."""
 from .official_etad import convert_official_state_dict
+from .tsp_r2plus1d import TSP_R2PLUS1D_34, convert_tsp_r2plus1d
 
-__all__ = ['convert_official_state_dict']
+__all__ = ['convert_official_state_dict', 'convert_tsp_r2plus1d', 'TSP_R2PLUS1D_34']

@@ -1,5 +1,5 @@
 """Parameter names of the authors' released ETAD (github.com/sming256/ETAD) ->
-``configs/etad/etad-official_anet-tsp_feature.py``.
+``configs/etad/etad-official_1xb16-6e_anet-tsp-feature.py``.
 
 Their detector flattens RoI features channel-major (``c * bins + j``); this
 project's first FC layers read them bin-major (``j * C + c``), so those weight

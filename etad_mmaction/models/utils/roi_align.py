@@ -120,23 +120,6 @@ def temporal_roi_align(feats: Tensor, regions: Tensor, num_bins: int,
     return out.reshape(b, n, num_bins * c)
 
 
-def roi_align_linear(feats: Tensor, regions: Tensor, weight: Tensor, num_bins: int,
-                     samples_per_bin: int = 2, max_chunk_elements: int = 1 << 24) -> Tensor:
-    """``temporal_roi_align(feats, regions) @ weight`` without materialising the
-    RoI features: exact, by linearity of the interpolation.
-
-    Args:
-        feats: ``[B, C, T]``; regions: ``[B, N, 2]``;
-        weight: ``[num_bins * C, O]`` with bin-major rows.
-    Returns ``[B, N, O]``. See :func:`taps_linear`.
-    """
-    b, n = regions.shape[:2]
-    index, tap_w = interpolation_taps(regions, feats.shape[2], num_bins, samples_per_bin)
-    out = taps_linear(feats, index.unsqueeze(2), tap_w.unsqueeze(2), weight[None],
-                      max_chunk_elements)
-    return out.view(b, n, -1)
-
-
 def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
                 max_chunk_elements: int = 1 << 24) -> Tensor:
     """RoI features of interpolation taps times a linear layer, per branch, without

@@ -4,11 +4,11 @@ import copy
 import glob
 import json
 import os.path as osp
-import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
-import benchmark_report  # noqa: E402
+from etad_mmaction.testing import load_tool
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+benchmark_report = load_tool('analysis/benchmark_report.py')
 
 JSON_DIR = osp.join(ROOT, 'docs', 'benchmarks')
 

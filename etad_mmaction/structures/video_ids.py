@@ -2,7 +2,7 @@
 
 ActivityNet ids carry a ``v_`` prefix in BSN/MMAction2 files and in most
 feature releases, and none in the official json and in CUHK classifier files.
-The rule is the one used by ``evaluation``: strip exactly one leading ``v_``.
+Datasets and evaluation share the rule: strip exactly one leading ``v_``.
 Because a few YouTube ids themselves start with ``v_`` (``v_v_UmAH95xls`` in
 BSN files is ``v_UmAH95xls`` on YouTube), lookups in feature folders,
 HDF5 files and classifier files try every spelling from

@@ -10,9 +10,9 @@ from mmengine.config import Config
 
 import etad_mmaction  # noqa: F401
 from etad_mmaction.apis import inference_detector, init_detector
-from recognizer_helpers import tiny_tsm_recognizer
+from etad_mmaction.testing import tiny_tsm_recognizer
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
 DEMO = osp.join(ROOT, 'tests', 'data', 'videos', 'demo.mp4')  # real footage, tests/data
 
@@ -83,7 +83,8 @@ def test_errors_name_the_input(feature_file, tmp_path):
 
 
 def _tiny_e2e_cfg():
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'etad_e2e', 'etad-e2e_tsm-r50-224-8f_anet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'etad_e2e',
+                                   'etad-e2e_tsm-r50-224-8f_4xb4-6e_anet.py'))
     cfg.model.encoder.pop('init_cfg')
     m, t = 8, 2
     cfg.merge_from_dict({
@@ -227,7 +228,8 @@ def _scores(tmp_path):
     return path
 
 
-E2E_DEFAULT = osp.join(ROOT, 'configs', 'etad_e2e', 'etad-e2e_tsm-r18-56-2f_synthetic-video.py')
+E2E_DEFAULT = osp.join(ROOT, 'configs', 'etad_e2e',
+                       'etad-e2e_tsm-r18-56-2f_1xb4-8e_synthetic-video.py')
 
 
 def test_embedded_end_to_end_default_trains_and_demos(tmp_path):

@@ -364,7 +364,7 @@ def test_fused_roi_first_layer_equals_explicit_roi_features(max_chunk):
     values and gradients, for the whole batch at once or one video at a time (``Z``
     of one video: T 12 x 4 bins x 7 outputs), and the whole stage agrees in both modes."""
     from etad_mmaction.models.roi_heads import ProposalEvaluationHead, TemporalRoIExtractor
-    from etad_mmaction.models.utils.roi_align import roi_align_linear
+    from roi_align_reference import roi_align_linear
     torch.manual_seed(0)
     feats = torch.randn(2, 5, 12, dtype=torch.float64, requires_grad=True)
     regions = torch.tensor([[[-1.0, 4.5], [3.2, 11.9], [0.0, 12.0]],
@@ -411,8 +411,10 @@ def test_multi_region_taps_and_branches_equal_single_region_calls():
     """interpolation_taps of [B, N, R, 2] regions with R bin counts == R separate calls;
     taps_linear with G branches == roi_align_linear per branch (float64, with grouping);
     taps built under inference_mode are reusable by a later training step (cached)."""
+    from roi_align_reference import roi_align_linear
+
     from etad_mmaction.models.utils.roi_align import (interpolation_taps, proposal_regions,
-                                                      roi_align_linear, taps_linear)
+                                                      taps_linear)
     torch.manual_seed(0)
     props = torch.tensor([[[0.0, 4.0], [3.5, 11.0], [7.0, 7.5]],
                           [[-1.0, 3.0], [2.0, 12.0], [5.5, 6.0]]], dtype=torch.float64)

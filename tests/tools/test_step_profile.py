@@ -1,25 +1,12 @@
 """tools/analysis/step_profile.py: the counter sees host synchronisations and
 operations, and the ETAD training step (DPS, IoU negatives, targets, loss) has none
 of the former: on CUDA it never waits for the device before the optimizer step."""
-import os.path as osp
-import sys
-
 import torch
 from torch import nn
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', 'analysis'))
-from step_profile import profile_step  # noqa: E402
+from etad_mmaction.testing import load_tool, make_samples, small_model
 
-
-
-def _etad_helpers():
-    """``small_model`` / ``make_samples`` of the detector tests, loaded by path."""
-    import importlib.util
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'models', 'test_etad_model.py')
-    spec = importlib.util.spec_from_file_location('_etad_model_helpers', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.small_model, mod.make_samples
+profile_step = load_tool('analysis/step_profile.py').profile_step
 
 
 class Syncing(nn.Module):
@@ -44,7 +31,6 @@ def test_counter_sees_syncs_ops_and_memory():
 
 
 def test_etad_training_step_has_no_host_synchronisation():
-    small_model, make_samples = _etad_helpers()
     torch.manual_seed(0)
     for sampler in (dict(type='RandomSampler', ratio=0.5), None):
         model = small_model(sampler=sampler)

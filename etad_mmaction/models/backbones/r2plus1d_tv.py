@@ -65,7 +65,7 @@ class ResNet2Plus1dTV(ResNet2Plus1d):
     ``conv_cfg`` sets its own ``norm_cfg`` (stock MMAction2 always uses a
     default ``BN3d`` there, eps 1e-5). Weights of a torchvision-layout
     checkpoint are converted by
-    :func:`etad_mmaction.models.encoders.tsp_converter.convert_tsp_r2plus1d`.
+    :func:`etad_mmaction.models.converters.convert_tsp_r2plus1d`.
 
     Args:
         stem_mid_channels (int, optional): channels between the stem's 1x7x7

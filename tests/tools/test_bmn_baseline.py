@@ -2,23 +2,23 @@
 synthetic dataset, and BMN proposals scored with ETAD's class assignment and mAP."""
 import json
 import os.path as osp
-import sys
 
 import pytest
 from mmengine.config import Config
 
 import etad_mmaction  # noqa: F401
 from etad_mmaction.datasets.synthetic import ensure_synthetic_dataset
+from etad_mmaction.testing import load_tool
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
-import bmn_baseline  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+bmn_baseline = load_tool('analysis/bmn_baseline.py')
 
 
 @pytest.fixture(scope='module')
 def etad_cfg(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('bmn') / 'data')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'etad', 'etad_synthetic-anet_feature.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'etad',
+                                   'etad_1xb16-6e_synthetic-anet-feature.py'))
     synthetic = dict(num_train=6, num_val=4, num_classes=5, feature_dim=400, seed=0)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.update(data_root=root, synthetic=synthetic)

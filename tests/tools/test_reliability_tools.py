@@ -1,7 +1,6 @@
 """tools/test.py fails before the work: a checkpoint of another model (strict
 loading, naming the checkpoint and keys), an --out that cannot be written; and
 says where it wrote."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -11,14 +10,12 @@ import torch
 from mmengine.config import Config
 
 import etad_mmaction  # noqa: F401
+from etad_mmaction.testing import load_tool
 from mmaction.registry import MODELS
 
 from test_tools import DUMP, ROOT, TINY, data_opts
 
-_spec = importlib.util.spec_from_file_location('etad_test_tool',
-                                               osp.join(ROOT, 'tools', 'test.py'))
-test_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(test_tool)
+test_tool = load_tool('test.py')
 
 
 def _run(args):
@@ -49,7 +46,8 @@ def test_test_config_loads_strictly():
     cfg = test_tool.build_cfg(args)
     assert cfg.default_hooks.checkpoint.type == 'ETADCheckpointHook'
     assert cfg.default_hooks.checkpoint.get('strict_load', True)
-    for path in (TINY, DUMP, osp.join(ROOT, 'configs', 'etad', 'etad_anet-tsp_feature.py')):
+    anet = osp.join(ROOT, 'configs', 'etad', 'etad_1xb16-6e_anet-tsp-feature.py')
+    for path in (TINY, DUMP, anet):
         cfg = Config.fromfile(path, import_custom_modules=False)   # configs use the hooks
         assert cfg.default_hooks.checkpoint.type == 'ETADCheckpointHook', path
         assert {'ETADSamplingHook', 'NonFiniteCheckHook'} <= {h['type'] for h in

@@ -12,12 +12,11 @@ from mmengine.config import Config
 import etad_mmaction  # noqa: F401
 from etad_mmaction.datasets import ActivityNetFeatureDataset
 from mmaction.registry import MODELS
-from recognizer_helpers import tiny_tsm_recognizer
+from etad_mmaction.testing import load_tool, tiny_tsm_recognizer
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VIDEOS = osp.join(ROOT, 'tests', 'data', 'videos')  # real footage, tests/data
-sys.path.insert(0, osp.join(ROOT, 'tools', 'data'))
-import extract_features  # noqa: E402
+extract_features = load_tool('data/extract_features.py')
 
 
 @pytest.fixture(scope='module')

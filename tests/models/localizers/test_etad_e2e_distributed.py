@@ -16,7 +16,7 @@ from mmengine.structures import InstanceData
 
 from test_e2e_egs_exactness import build as build_e2e
 from test_e2e_egs_exactness import make_data
-from test_etad_model import make_samples, small_model
+from etad_mmaction.testing import make_samples, small_model
 
 import etad_mmaction  # noqa: F401
 from etad_mmaction.models.wrappers.distributed import ETADDistributedDataParallel

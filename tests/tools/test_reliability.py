@@ -1,6 +1,6 @@
 """Long-run reliability: truncated checkpoints that fail naming the file, resume after
 kill -9 reaching the same parameters and mAP, determinism. (Atomic checkpoint writes
-are ETADCheckpointHook's: tests/test_reliability_hooks.py.)"""
+are ETADCheckpointHook's: tests/engine/test_hooks.py.)"""
 import os
 import os.path as osp
 import signal

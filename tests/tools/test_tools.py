@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
 DUMP = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic_dump.py')
 

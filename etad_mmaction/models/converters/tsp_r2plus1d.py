@@ -10,7 +10,8 @@ Caffe2 mid planes (288 / 576 / 1152 in ``layer{2,3,4}[0].conv2``) and BN
 ``eps=1e-3``, wrapped in TSP's model (backbone under ``features.``, heads
 ``fc`` / ``fc1`` / ``fc2``; the file itself stores ``{'model': state_dict, ...}``).
 
-Layout difference (torchvision -> MMAction2, see :mod:`.r2plus1d_tv`)::
+Layout difference (torchvision -> MMAction2, see
+:mod:`etad_mmaction.models.backbones.r2plus1d_tv`)::
 
     stem.0 / .1 / .3 / .4        conv1.conv.conv_s / conv1.conv.bn_s / conv1.conv.conv_t / conv1.bn
     X.convC.0.0 / .0.1 / .0.3    X.convC.conv.conv_s / X.convC.conv.bn_s / X.convC.conv.conv_t

@@ -1,6 +1,5 @@
 """TSP R(2+1)D-34 (torchvision VideoResNet layout) -> SnippetEncoder(ResNet2Plus1dTV)."""
 import copy
-import importlib.util
 import os.path as osp
 from collections import OrderedDict
 
@@ -11,12 +10,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torchvision.models.video import resnet as video_resnet   # test-only dependency
 
 import etad_mmaction  # noqa: F401
+from etad_mmaction.testing import load_tool
 from etad_mmaction.models.encoders import SnippetEncoder
-from etad_mmaction.models.encoders.tsp_converter import (TSP_R2PLUS1D_34, convert_tsp_r2plus1d,
+from etad_mmaction.models.converters.tsp_r2plus1d import (TSP_R2PLUS1D_34, convert_tsp_r2plus1d,
                                                          tsp_r2plus1d_conversion)
 from mmaction.registry import MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CLI = osp.join(ROOT, 'tools', 'model_converters', 'convert_tsp_r2plus1d.py')
 
 
@@ -79,10 +79,7 @@ def tsp():
 
 @pytest.fixture(scope='module')
 def cli():
-    spec = importlib.util.spec_from_file_location('convert_tsp_r2plus1d', CLI)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool('model_converters/convert_tsp_r2plus1d.py')
 
 
 def test_converted_tsp_checkpoint_gives_torchvision_features(tsp, cli, tmp_path):
@@ -163,3 +160,11 @@ def test_conversion_reports_ignored_heads(tsp):
     _, ckpt = tsp
     _, ignored = tsp_r2plus1d_conversion(ckpt)
     assert ignored == ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+
+
+def test_e2e_config_uses_the_tsp_layout():
+    """The R(2+1)D end-to-end config spells out the backbone the converter fills."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'etad_e2e',
+                                   'etad-e2e_r2plus1d-34-112-16f_4xb4-6e_anet.py'))
+    assert cfg.model.encoder.backbone.to_dict() == TSP_R2PLUS1D_34

@@ -1,6 +1,5 @@
 """tools/train.py additions: schedule check, per-launch work dirs, a quiet console,
 and a word when --resume finds a finished run."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -9,19 +8,13 @@ import sys
 import pytest
 from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from etad_mmaction.testing import load_tool
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
 
 
-def load_train_tool():
-    spec = importlib.util.spec_from_file_location('etad_train_tool',
-                                                  osp.join(ROOT, 'tools', 'train.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-train_tool = load_train_tool()
+train_tool = load_tool('train.py')
 
 
 def schedule_cfg(max_epochs, milestones=(5,), end=6):
@@ -48,17 +41,17 @@ def test_schedule_within_max_epochs_is_silent(recwarn):
 
 
 def test_shipped_configs_schedules_fit():
-    for name in ('etad_synthetic-anet_feature.py', 'etad_anet-tsp_feature.py',
-                 'etad_thumos-i3d_feature.py', 'etad_hacs-slowfast_feature.py'):
+    for name in ('etad_1xb16-6e_synthetic-anet-feature.py', 'etad_1xb16-6e_anet-tsp-feature.py',
+                 'etad_1xb16-6e_thumos-i3d-feature.py', 'etad_1xb16-6e_hacs-slowfast-feature.py'):
         cfg = Config.fromfile(osp.join(ROOT, 'configs', 'etad', name))
         assert train_tool.check_schedule(cfg) == [], name
 
 
 def test_multi_process_launch_gets_its_own_work_dir(monkeypatch):
     cfg = Config(dict())
-    cfg_path = 'configs/etad/etad_synthetic-anet_feature.py'
+    cfg_path = 'configs/etad/etad_1xb16-6e_synthetic-anet-feature.py'
     single = train_tool.launch_work_dir(cfg, cfg_path, None, 'none')
-    assert single == osp.join('./work_dirs', 'etad_synthetic-anet_feature')
+    assert single == osp.join('./work_dirs', 'etad_1xb16-6e_synthetic-anet-feature')
     monkeypatch.setenv('WORLD_SIZE', '2')
     assert train_tool.launch_work_dir(cfg, cfg_path, None, 'pytorch') == single + '_2procs'
     # named work dirs are kept as given

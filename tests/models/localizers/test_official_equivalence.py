@@ -23,8 +23,8 @@ from mmaction.structures import ActionDataSample
 from official_etad_reference import (ReferenceDetector, reference_detections,
                                      reference_losses, reference_scores, reference_targets)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-PRESET = osp.join(ROOT, 'configs', 'etad', 'etad-official_anet-tsp_feature.py')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+PRESET = osp.join(ROOT, 'configs', 'etad', 'etad-official_1xb16-6e_anet-tsp-feature.py')
 T = 64      # the preset at T = 64 (the authors' code takes T from its config) keeps this fast
 GTS = ([[5.3, 20.7], [31.2, 50.9]], [[1.5, 60.2]])             # snippet units, per video
 

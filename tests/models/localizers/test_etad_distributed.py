@@ -11,7 +11,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.structures import InstanceData
 
-from test_etad_model import make_samples, small_model
+from etad_mmaction.testing import make_samples, small_model
 
 T, C, B = 16, 8, 4
 
