@@ -12,7 +12,7 @@ from .transforms import (CropTADWindow, LoadTADFeature, PackTADInputs,
                          TADDecordInit, VideoReadError)
 from .video_datasets import (ActivityNetVideoDataset, TADVideoDatasetMixin,
                              ThumosVideoDataset)
-from ..structures.video_ids import normalize_video_id
+from ..evaluation.functional.video_ids import normalize_video_id
 
 __all__ = [
     'TADFeatureDataset', 'ActivityNetFeatureDataset', 'HACSFeatureDataset',

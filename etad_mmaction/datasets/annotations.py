@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..structures.video_ids import build_id_index, lookup_id, normalize_video_id
+from ..evaluation.functional.video_ids import build_id_index, lookup_id, normalize_video_id
 
 
 class TADAnnotationWarning(UserWarning):

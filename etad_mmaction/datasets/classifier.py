@@ -22,7 +22,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .annotations import load_class_names, load_id_list
-from ..structures.video_ids import build_id_index, lookup_id, video_id_candidates
+from ..evaluation.functional.video_ids import build_id_index, lookup_id, video_id_candidates
 
 
 class MissingVideoError(LookupError):

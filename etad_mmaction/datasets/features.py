@@ -3,7 +3,8 @@
 
 Layout on disk is time-major ``[T, C]`` (one row per temporal position, as in
 MMAction2's csv files) unless ``layout='CT'``. Files are looked up under every
-spelling of the id (``v_<id>`` and ``<id>``, see :mod:`etad_mmaction.structures.video_ids`).
+spelling of the id (``v_<id>`` and ``<id>``, see
+:mod:`etad_mmaction.evaluation.functional.video_ids`).
 """
 import os.path as osp
 import pickle
@@ -11,7 +12,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..structures.video_ids import build_id_index, lookup_id, video_id_candidates
+from ..evaluation.functional.video_ids import build_id_index, lookup_id, video_id_candidates
 
 FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.csv': 'csv',
            '.h5': 'h5', '.hdf5': 'h5'}

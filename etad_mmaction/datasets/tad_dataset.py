@@ -11,7 +11,7 @@ from .annotations import (VideoRecord, as_path, clean_records, load_id_list,
                           parse_annotation_file, resolve_classes)
 from .classifier import load_classifier_scores
 from .features import FeatureLocator
-from ..structures.video_ids import build_id_index, lookup_id
+from ..evaluation.functional.video_ids import build_id_index, lookup_id
 
 
 class TADFeatureDataset(BaseDataset):

@@ -19,7 +19,7 @@ from mmaction.registry import DATASETS
 from .activitynet import ActivityNetFeatureDataset
 from .annotations import VideoRecord
 from .thumos import ThumosFeatureDataset
-from ..structures.video_ids import video_id_candidates
+from ..evaluation.functional.video_ids import video_id_candidates
 from .windows import seconds_to_snippets, window_ground_truth, window_starts
 
 
@@ -28,7 +28,7 @@ class TADVideoDatasetMixin:
     ``load_data_list`` keeps the parent's annotation parsing (subsets,
     segment repair, classes, exclusions, classifier scores) and locates
     ``{data_prefix['video']}/{id}{suffix}`` (``id`` tried in the spellings of
-    :func:`~etad_mmaction.structures.video_ids.video_id_candidates`, e.g. with
+    :func:`~etad_mmaction.evaluation.functional.video_ids.video_id_candidates`, e.g. with
     and without ``v_``). A missing file raises ``FileNotFoundError`` naming the
     video and the paths tried.
 

@@ -28,7 +28,7 @@ def test_report_renders_every_stored_result(tmp_path):
 def _fidelity(avg_by_ratio_and_seed):
     """The stored egs_fidelity_cpu.json with other average mAPs, summarised by the
     experiment's own code."""
-    from egs_fidelity import _summary
+    _summary = load_tool('analysis/egs_fidelity.py')._summary
     with open(osp.join(JSON_DIR, 'egs_fidelity_cpu.json')) as f:
         d = copy.deepcopy(json.load(f))
     d['runs'] = [dict(r, avg_mAP=avg_by_ratio_and_seed[r['ratio']][r['seed']])

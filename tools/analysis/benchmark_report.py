@@ -295,6 +295,55 @@ def _profile(d: dict) -> str:
     return '\n'.join(lines + [''])
 
 
+def _train_step(d: dict) -> str:
+    """Eager vs compiled training step (tools/analysis/train_step_benchmark.py)."""
+    dev = d['env']['device'].upper()
+    lines = _head(f'Training step eager vs compiled ({dev})', d) + [
+        f"`{d['config']}`{' with ' + str(d['cfg_options']) if d.get('cfg_options') else ''}"
+        f", batch {d['batch']}, T = {d['num_snippets']}, random features; median of "
+        f"{d['steps']} AdamW steps after {d['warmup']} warm-up (compiling) steps. "
+        "Compiled modes compile `ETAD.loss_tensors` (one graph, `tools/train.py "
+        "--compile MODE`); memory is `torch.cuda.max_memory_allocated` (GPU only).", '',
+        '| mode | step (ms) | / eager | peak memory (MB) | inference per video (ms) |',
+        '|---|---|---|---|---|']
+    rows = list(d['modes'].items()) + ([('stock BMN (MMAction2)', d['bmn'])]
+                                       if d.get('bmn') else [])
+    for name, r in rows:
+        if 'error' in r:
+            lines.append(f"| {name} | {r['error']} | | | |")
+            continue
+        peak = f"{r['peak_mb']:.0f}" if r.get('peak_mb') is not None else 'n/a'
+        inf = (f"{r['inference_ms_per_video']:.1f}" if r.get('inference_ms_per_video')
+               else '')
+        lines.append(f"| {name} | {r['step_ms']:.1f} | {r.get('vs_eager', 1.0):.2f} | "
+                     f"{peak} | {inf} |")
+    return '\n'.join(lines + [''])
+
+
+def _epoch(d: dict) -> str:
+    """A full ActivityNet-size epoch (tools/analysis/epoch_benchmark.py)."""
+    dev = d['env']['device'].upper()
+    data = d['data']
+    lines = _head(f'ActivityNet-size data: loader and training epoch ({dev})', d) + [
+        f"{data['params']['videos']:,} videos of {data['params']['dim']}-d random features "
+        f"at TSP-like lengths (mean {data['mean_length']:.0f} per video, "
+        f"{data['gigabytes']:.1f} GB), `{d['config']}` through the stock Runner"
+        + (f", compiled ({d['compile']})" if d.get('compile') else '') + '.', '']
+    if d.get('loader'):
+        ld = d['loader']
+        lines.append(f"- dataloader alone: {ld['videos_per_s']:.0f} videos/s "
+                     f"({ld['videos']:,} videos, {ld['workers']} workers, batch "
+                     f"{ld['batch_size']})")
+    if d.get('train'):
+        tr = d['train']
+        lines.append(f"- training: {tr['videos_per_s']:.1f} videos/s after the first "
+                     f"iteration ({tr['iterations']} iterations, first "
+                     f"{tr['first_iter_s']:.1f} s); epoch {tr['epoch_s']:.0f} s; projected "
+                     f"{tr['config_epochs']} epochs: {tr['projected_config_epochs_s'] / 60:.1f} "
+                     "min")
+    return '\n'.join(lines + [''])
+
+
 def _preset_comparison(d: dict) -> str:
     """Paper-text vs official-code preset (tools/analysis/compare_presets.py)."""
     p = d['presets']
@@ -348,7 +397,8 @@ older sections predate later changes of the measured code.
 """
 
 
-RENDERERS = (('detector_', _detector), ('profile_', _profile), ('map_comparison', _map_comparison),
+RENDERERS = (('detector_', _detector), ('train_step', _train_step), ('epoch', _epoch),
+             ('profile_', _profile), ('map_comparison', _map_comparison),
              ('sweep_', _sweep), ('dps_', _dps), ('egs_fidelity', _fidelity), ('egs_', _egs),
              ('egs-', _egs), ('preset_comparison', _preset_comparison))
 

@@ -9,7 +9,7 @@ from .io import (detect_ground_truth_format, dump_predictions, ground_truth_from
                  load_blocked, load_ground_truth, load_json, load_predictions,
                  load_video_subsets)
 from .proposal import average_recall_at_avg_proposals
-from ...structures.video_ids import normalize_video_id
+from .video_ids import normalize_video_id
 
 __all__ = [
     'normalize_video_id', 'load_ground_truth', 'ground_truth_from_lists',

@@ -30,7 +30,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ...structures.video_ids import normalize_video_id
+from .video_ids import normalize_video_id
 
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 THUMOS_TIOU_THRESHOLDS = np.linspace(0.3, 0.7, 5)

@@ -26,6 +26,7 @@ may be missing for proposals).
 """
 import csv
 import json
+import os
 import os.path as osp
 import warnings
 from collections import OrderedDict
@@ -33,8 +34,7 @@ from typing import Dict, Iterable, List, Optional, Set
 
 import numpy as np
 
-from ...fileio import dump_json
-from ...structures.video_ids import normalize_video_id
+from .video_ids import normalize_video_id
 
 GT_FORMATS = ('activitynet', 'thumos', 'anet_anno')
 
@@ -276,4 +276,15 @@ def dump_predictions(results: Dict[str, List[dict]], path: str,
                    results=results,
                    external_data=_jsonable(external_data if external_data is not None
                                            else dict(used=False, details='')))
-    dump_json(payload, path, allow_nan=False)
+    # this numpy-only package is also loaded on its own (tools/analysis/eval_detection.py),
+    # so it does not import etad_mmaction.fileio; the same temporary-then-rename write
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = osp.join(directory, f'.{osp.basename(path)}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'w') as f:
+            json.dump(payload, f, allow_nan=False)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)

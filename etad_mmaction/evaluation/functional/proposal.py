@@ -22,7 +22,7 @@ import numpy as np
 
 from .detection import (ANET_TIOU_THRESHOLDS, _CHUNK_ELEMS, _check_segments,
                         _flatten_ground_truth, _flatten_predictions, get_tiou_thresholds)
-from ...structures.video_ids import normalize_video_id
+from .video_ids import normalize_video_id
 
 _trapezoid = getattr(np, 'trapezoid', None) or getattr(np, 'trapz')
 

@@ -14,8 +14,8 @@ import torch.multiprocessing as mp
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
 
-from test_e2e_egs_exactness import build as build_e2e
-from test_e2e_egs_exactness import make_data
+from test_etad_e2e_egs_exactness import build as build_e2e
+from test_etad_e2e_egs_exactness import make_data
 from etad_mmaction.testing import make_samples, small_model
 
 import etad_mmaction  # noqa: F401

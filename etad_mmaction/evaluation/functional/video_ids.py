@@ -1,4 +1,6 @@
-"""Video id normalisation for ground truth, feature files and classifier files.
+"""Video id normalisation for ground truth, predictions, feature files and classifier
+files (here, in the numpy-only evaluation package that ``tools/analysis/
+eval_detection.py`` loads on its own; the datasets import it from here).
 
 ActivityNet ids carry a ``v_`` prefix in BSN/MMAction2 files and in most
 feature releases, and none in the official json and in CUHK classifier files.

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 
-from test_e2e_egs_exactness import build, make_data
+from test_etad_e2e_egs_exactness import build, make_data
 
 
 class SavedTensorMeter:
