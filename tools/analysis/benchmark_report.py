@@ -338,9 +338,10 @@ def _epoch(d: dict) -> str:
         tr = d['train']
         lines.append(f"- training: {tr['videos_per_s']:.1f} videos/s after the first "
                      f"iteration ({tr['iterations']} iterations, first "
-                     f"{tr['first_iter_s']:.1f} s); epoch {tr['epoch_s']:.0f} s; projected "
-                     f"{tr['config_epochs']} epochs: {tr['projected_config_epochs_s'] / 60:.1f} "
-                     "min")
+                     f"{tr['first_iter_s']:.1f} s), {tr['videos']:,} videos in "
+                     f"{tr['epoch_s']:.0f} s; projected {tr['config_epochs']} epochs of "
+                     f"{tr.get('projected_videos', tr['videos']):,} videos: "
+                     f"{tr['projected_config_epochs_s'] / 60:.1f} min")
     return '\n'.join(lines + [''])
 
 

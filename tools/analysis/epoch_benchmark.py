@@ -26,6 +26,7 @@ import time
 import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
+from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import etad_mmaction  # noqa: F401
@@ -86,15 +87,13 @@ class IterClock(Hook):
         self.stamps.append(time.perf_counter())
 
 
-def configure(cfg, root: str, work_dir: str, train_videos: int):
+def configure(cfg, root: str, work_dir: str):
     for key in ('train_dataloader',):
         ds = cfg[key].dataset
         ds.data_root, ds.ann_file, ds.subset = root, ANN, 'training'
         ds.data_prefix = dict(feature=FEATURES)
         ds.pop('classifier_file', None)
         ds.pop('exclude_videos', None)
-        if train_videos:
-            ds.indices = train_videos
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.train_cfg.pop('val_interval', None)
@@ -120,24 +119,29 @@ def loader_throughput(cfg, videos: int) -> dict:
                 videos_per_s=seen / (t1 - t0), first_batch_s=first - t0)
 
 
-def train_epoch(cfg, compile_mode) -> dict:
+def train_epoch(cfg, compile_mode, train_videos: int = 0, all_videos: int = 0) -> dict:
+    """One epoch (of the first ``train_videos`` videos when given); the projection
+    of the config's epochs is for ``all_videos``."""
     epochs = cfg.train_cfg.max_epochs
     cfg.train_cfg.max_epochs = 1
+    if train_videos:
+        cfg.train_dataloader.dataset.indices = train_videos
     apply_compile(cfg, compile_mode)
     clock = IterClock()
-    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [clock]
     runner = Runner.from_cfg(cfg)
+    runner.register_hook(clock)
     t0 = time.perf_counter()
     runner.train()
     wall = time.perf_counter() - t0
     iters, batch = len(clock.stamps), cfg.train_dataloader.batch_size
     steady = (clock.stamps[-1] - clock.stamps[0]) / max(iters - 1, 1)
-    videos = iters * batch
-    return dict(iterations=iters, videos=videos, epoch_s=wall,
+    full_iters = (all_videos or iters * batch) // batch          # drop_last
+    return dict(iterations=iters, videos=iters * batch, epoch_s=wall,
                 first_iter_s=clock.stamps[0] - t0, steady_iter_s=steady,
                 videos_per_s=batch / steady, config_epochs=epochs,
+                projected_videos=full_iters * batch,
                 projected_config_epochs_s=(clock.stamps[0] - t0) + steady * (
-                    iters * epochs - 1))
+                    full_iters * epochs - 1))
 
 
 def main():
@@ -156,8 +160,9 @@ def main():
     meta = make_data(args.data_root, args.videos)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
     with tempfile.TemporaryDirectory() as work:
-        cfg = configure(cfg, args.data_root, work, args.train_videos)
+        cfg = configure(cfg, args.data_root, work)
         import torch
         res = dict(env=environment('cuda' if torch.cuda.is_available() else 'cpu'),
                    command=' '.join(['python'] + sys.argv), config=args.config,
@@ -166,7 +171,7 @@ def main():
             res['loader'] = loader_throughput(cfg, args.loader_videos)
             print('loader:', json.dumps(res['loader']), flush=True)
         if not args.skip_train:
-            res['train'] = train_epoch(cfg, args.compile)
+            res['train'] = train_epoch(cfg, args.compile, args.train_videos, args.videos)
             print('train:', json.dumps(res['train']), flush=True)
     if args.out:
         from etad_mmaction.fileio import dump_json

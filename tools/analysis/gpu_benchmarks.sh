@@ -40,6 +40,9 @@ fi
 if section epoch; then
   timed epoch_cuda 150 python3 tools/analysis/epoch_benchmark.py $CFG --data-root "$DATA" \
     --videos 9649 --loader-videos 9649 --out "$OUT_DIR/epoch_cuda.json"
+  timed epoch-loader8_cuda 60 python3 tools/analysis/epoch_benchmark.py $CFG --data-root "$DATA" \
+    --videos 9649 --loader-videos 9649 --skip-train --cfg-options train_dataloader.num_workers=8 \
+    --out "$OUT_DIR/epoch-loader8_cuda.json"
   timed epoch-compiled_cuda 120 python3 tools/analysis/epoch_benchmark.py $CFG \
     --data-root "$DATA" --videos 9649 --loader-videos 0 --compile reduce-overhead \
     --out "$OUT_DIR/epoch-compiled_cuda.json"
