@@ -3,11 +3,12 @@ from typing import Dict, Optional
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmaction.registry import MODELS
+from mmaction.utils import OptSampleList, SampleList
+from .base import BaseTADLocalizer
 from ..roi_heads.etad_roi_head import DEFAULT_PROPOSAL_SAMPLER
 from ..samplers.seeding import sampling_generator, sampling_seed
 from ..utils import pad_segments, select_and_suppress, snippet_boundary_targets
@@ -96,7 +97,7 @@ def _roi_head_from_legacy(roi_head: dict, proposal_head, sampler, test_sampler,
 
 
 @MODELS.register_module()
-class ETAD(BaseModel):
+class ETAD(BaseTADLocalizer):
     """Efficient Temporal Action Detector on snippet features ``[B, C, T]``.
 
     Pipeline: LSTM feature enhancement (``neck``) -> boundary evaluation
@@ -220,16 +221,7 @@ class ETAD(BaseModel):
         return x, self.boundary_head(x)             # [B, 2, T]
 
     # ------------------------------------------------------------------ modes
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.forward_tensor(inputs, data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode')
-
-    def loss(self, inputs, data_samples) -> Dict[str, Tensor]:
+    def loss(self, inputs, data_samples: SampleList) -> Dict[str, Tensor]:
         """Eq. 1 losses. The host work (stacking, padding the ground truth, the
         videos' sampling keys) happens here; :meth:`loss_tensors` is the tensor
         program (compiled as one graph by :meth:`compile_loss`)."""
@@ -274,7 +266,7 @@ class ETAD(BaseModel):
                   logger='current', level=30 if host_work else 20)
 
     @torch.no_grad()
-    def predict(self, inputs, data_samples) -> list:
+    def predict(self, inputs, data_samples: SampleList) -> SampleList:
         raw = self.forward_tensor(inputs, data_samples)
         t = self.num_snippets
         detections = select_and_suppress(raw['segments'], raw['scores'], raw['valid'], t,
@@ -292,7 +284,8 @@ class ETAD(BaseModel):
             ds.pred_instances = pred
         return data_samples
 
-    def forward_tensor(self, inputs, data_samples=None) -> Dict[str, Tensor]:
+    def forward_tensor(self, inputs,
+                       data_samples: OptSampleList = None) -> Dict[str, Tensor]:
         """Inference over all proposals (or the RoI head's test sampler's).
 
         Returns ``boundary [B, 2, T]``, ``segments [B, n, 2]`` (the average of the

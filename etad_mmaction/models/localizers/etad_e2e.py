@@ -3,16 +3,17 @@ from typing import Dict, Optional, Union
 
 import torch
 from mmengine.dist import all_reduce_params
-from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from torch import Tensor
 
 from mmaction.registry import MODELS
+from mmaction.utils import OptSampleList, SampleList
+from .base import BaseTADLocalizer
 from ..encoders.egs import EncoderGradientSampling
 
 
 @MODELS.register_module()
-class ETADEndToEnd(BaseModel):
+class ETADEndToEnd(BaseTADLocalizer):
     """ETAD trained from video (Section 3.2.1, Appendix G).
 
     Inputs: per video the ``M`` snippets ``[M, C, T, H, W]`` (batched
@@ -122,24 +123,16 @@ class ETADEndToEnd(BaseModel):
         return feats.view(b, m, -1).transpose(1, 2)
 
     # ------------------------------------------------------------ modes
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.forward_tensor(inputs, data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode')
-
-    def loss(self, inputs, data_samples) -> Dict[str, Tensor]:
+    def loss(self, inputs, data_samples: SampleList) -> Dict[str, Tensor]:
         return self.detector.loss(self.extract_feat(inputs, data_samples), data_samples)
 
     @torch.no_grad()
-    def predict(self, inputs, data_samples):
+    def predict(self, inputs, data_samples: SampleList) -> SampleList:
         feats = self.extract_feat(inputs, data_samples, training=False)
         return self.detector.predict(feats, data_samples)
 
-    def forward_tensor(self, inputs, data_samples=None) -> Dict[str, Tensor]:
+    def forward_tensor(self, inputs,
+                       data_samples: OptSampleList = None) -> Dict[str, Tensor]:
         """The detector's raw outputs (``ETAD.forward_tensor``) on no-grad features."""
         with torch.no_grad():
             feats = self.extract_feat(inputs, data_samples, training=False)
