@@ -307,8 +307,10 @@ class ETADRoIHead(BaseModule):
             targets['start_cls'] = torch.gather(bt[:, :, 0], 2, idx[..., 0])
             targets['end_cls'] = torch.gather(bt[:, :, 1], 2, idx[..., 1])
         iou = targets['iou']
-        thr = torch.tensor(cfg['stage_pos_iou_thrs']).to(iou.device, non_blocking=True)
-        masks = dict(reg_pos=iou > thr.view(-1, 1, 1))
+        # per-stage thresholds as Python floats: no host-to-device copy, nothing on
+        # the CPU inside a compiled (CUDA-graphed) step
+        masks = dict(reg_pos=torch.stack([iou[i] > t for i, t in
+                                          enumerate(cfg['stage_pos_iou_thrs'])]))
         cls_pos = iou > cfg['iou_cls_pos_thr']
         if cfg['negatives'] == 'per_video':
             masks['iou_cls_pos'] = cls_pos

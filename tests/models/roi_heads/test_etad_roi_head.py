@@ -1,0 +1,193 @@
+"""ETADRoIHead: seeded per-video sampling and negatives, the fused RoI layer, chunked
+and selected inference, edge peaks."""
+import pytest
+import torch
+
+import etad_mmaction  # noqa: F401
+from etad_mmaction.models.utils import (boundary_selection_mask, num_valid_proposals,
+                                        temporal_roi_align, valid_proposals)
+from etad_mmaction.testing import C, T, make_samples, small_model
+
+
+def test_negatives_are_seeded_balanced_and_batch_independent():
+    model = small_model()
+    g = torch.Generator().manual_seed(0)
+    gt_iou = torch.rand(4, 50, generator=g)
+    gt_iou[1] = 0.0                                  # no positives: no negatives either
+    gt_iou[2, :45] = 0.95                            # more positives than negatives
+    samples = make_samples(4)
+    head = model.roi_head
+
+    def negatives(iou, videos, stage=0):
+        """Stage ``stage``'s negatives of ``iou [B, N]`` (earlier stages get zeros)."""
+        stacked = torch.stack([torch.zeros_like(iou)] * stage + [iou])
+        return head.sample_negatives(stacked > head.train_cfg['iou_cls_pos_thr'],
+                                     model.sampling_keys(videos)[:, 1])[stage]
+
+    neg = negatives(gt_iou, samples)
+    pos = gt_iou > head.train_cfg['iou_cls_pos_thr']
+    assert not (neg & pos).any()
+    assert neg.sum(1).tolist() == torch.minimum(pos.sum(1), (~pos).sum(1)).tolist()
+    # per video: the same draw whatever the rest of the batch is
+    alone = negatives(gt_iou[3:], samples[3:])
+    assert torch.equal(alone[0], neg[3])
+    assert not torch.equal(negatives(gt_iou, samples, stage=1), neg)
+    # all stages at once = stage by stage
+    staged = head.sample_negatives(torch.stack([gt_iou, gt_iou.flip(1)]) > 0.9,
+                                   model.sampling_keys(samples)[:, 1])
+    assert torch.equal(staged[0], neg)
+    assert torch.equal(staged[1], negatives(gt_iou.flip(1), samples, stage=1))
+    # uniform over the negatives: each is picked with probability k / #neg
+    hits = torch.zeros(50)
+    iou0 = gt_iou[0:1]
+    for epoch in range(400):
+        model.set_sampling_state(epoch=epoch)
+        hits += negatives(iou0, samples[:1])[0].float()
+    k, nneg = int(pos[0].sum()), int((~pos[0]).sum())
+    freq = hits[~pos[0]] / 400
+    assert abs(float(freq.mean()) - k / nneg) < 1e-6
+    sd = (k / nneg * (1 - k / nneg) / 400) ** 0.5
+    assert float((freq - k / nneg).abs().max()) < 4 * sd + 0.02
+
+
+def test_chunked_and_selected_inference_is_exact():
+    model = small_model().eval()
+    feats = torch.randn(2, C, T)
+    cfg = model.roi_head.test_cfg
+    cfg['selected_only'] = False
+    cfg['peak_ratio'] = 0.999  # untrained heads are flat: select a strict subset
+    full = model(feats, make_samples(), mode='tensor')
+    cfg['proposal_chunk'] = 7
+    chunked = model(feats, make_samples(), mode='tensor')
+    assert torch.allclose(full['scores'], chunked['scores'], atol=1e-6)
+    assert torch.allclose(full['segments'], chunked['segments'], atol=1e-5)
+    cfg['selected_only'] = True
+    sel = model(feats, make_samples(), mode='tensor')
+    valid = full['valid']
+    assert torch.equal(sel['valid'], valid) and 0 < int(valid.sum()) < valid.numel()
+    assert torch.allclose(sel['scores'], full['scores'] * valid, atol=1e-6)
+    assert torch.allclose(sel['segments'][valid], full['segments'][valid], atol=1e-5)
+
+
+def test_sampling_is_seeded_per_video():
+    model = small_model()
+    x = torch.randn(2, 32, T)
+    head = model.roi_head
+
+    def draw():
+        return head.sample_proposals(x, model.sampling_keys(make_samples())[:, 0],
+                                     head.proposal_sampler)
+
+    a, b = draw(), draw()
+    assert torch.equal(a, b)
+    assert not torch.equal(a[0], a[1])  # different video index -> different draw
+    model.set_sampling_state(epoch=1)
+    assert not torch.equal(draw(), a)
+    k = head.proposal_sampler.num_samples(num_valid_proposals(T, T))
+    assert a.shape == (2, k, 2)
+
+
+@pytest.mark.parametrize('max_chunk', [1 << 24, 12 * 4 * 7, 1])
+def test_fused_roi_first_layer_equals_explicit_roi_features(max_chunk):
+    """roi_align_linear == temporal_roi_align followed by the FC layer (float64),
+    values and gradients, for the whole batch at once or one video at a time (``Z``
+    of one video: T 12 x 4 bins x 7 outputs), and the whole stage agrees in both modes."""
+    from etad_mmaction.models.roi_heads import ProposalEvaluationHead, TemporalRoIExtractor
+    from roi_align_reference import roi_align_linear
+    torch.manual_seed(0)
+    feats = torch.randn(2, 5, 12, dtype=torch.float64, requires_grad=True)
+    regions = torch.tensor([[[-1.0, 4.5], [3.2, 11.9], [0.0, 12.0]],
+                            [[5.0, 6.0], [-3.0, 15.0], [2.5, 2.75]]], dtype=torch.float64)
+    weight = torch.randn(4 * 5, 7, dtype=torch.float64, requires_grad=True)
+    fused = roi_align_linear(feats, regions, weight, num_bins=4, samples_per_bin=2,
+                             max_chunk_elements=max_chunk)
+    explicit = temporal_roi_align(feats, regions, 4, 2) @ weight
+    assert torch.allclose(fused, explicit, atol=1e-10)
+    g = torch.randn_like(fused)
+    ga = torch.autograd.grad(fused, (feats, weight), g)
+    gb = torch.autograd.grad(explicit, (feats, weight), g)
+    for a, b in zip(ga, gb):
+        assert torch.allclose(a, b, atol=1e-10)
+    stage = ProposalEvaluationHead(in_channels=8, roi_channels=8, hidden_dims=(16, 8),
+                                   num_groups=2).double()
+    x_in = torch.randn(2, 8, 12, dtype=torch.float64)
+    x = stage.stage_features(x_in).detach()
+    props = valid_proposals(12, 12).double()[None].repeat(2, 1, 1)
+    taps = TemporalRoIExtractor()(props, 12)
+    a = stage(x, props, taps)
+    stage.roi_group_elements = 1                   # one video at a time: same values
+    for k, v in stage(x, props, taps).items():
+        assert torch.allclose(a[k], v, atol=1e-12), k
+    stage.fused_roi = False
+    b = stage(x, props, taps)
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-9), k
+    # and the same gradients for every parameter of the stage
+    params = [p for p in stage.parameters()]
+    grads = []
+    for fused in (True, False):
+        stage.fused_roi = fused
+        out = stage(stage.stage_features(x_in), props, taps)
+        loss = sum((out[k] * (i + 1)).sum() for i, k in enumerate(sorted(out)))
+        grads.append(torch.autograd.grad(loss, params, allow_unused=True))
+    for ga, gb in zip(*grads):
+        assert (ga is None) == (gb is None)
+        if ga is not None:
+            assert torch.allclose(ga, gb, atol=1e-9)
+
+
+def test_multi_region_taps_and_branches_equal_single_region_calls():
+    """interpolation_taps of [B, N, R, 2] regions with R bin counts == R separate calls;
+    taps_linear with G branches == roi_align_linear per branch (float64, with grouping);
+    taps built under inference_mode are reusable by a later training step (cached)."""
+    from roi_align_reference import roi_align_linear
+
+    from etad_mmaction.models.utils.roi_align import (interpolation_taps, proposal_regions,
+                                                      taps_linear)
+    torch.manual_seed(0)
+    props = torch.tensor([[[0.0, 4.0], [3.5, 11.0], [7.0, 7.5]],
+                          [[-1.0, 3.0], [2.0, 12.0], [5.5, 6.0]]], dtype=torch.float64)
+    regions = proposal_regions(props, 0.5)                        # [2, 3, 3, 2]
+    bins = (4, 4, 6)
+    multi = interpolation_taps(regions, 12, bins, 2)
+    for r, (idx, w) in enumerate(multi):
+        ref_idx, ref_w = interpolation_taps(regions[:, :, r], 12, bins[r], 2)
+        assert torch.equal(idx, ref_idx) and torch.allclose(w, ref_w, atol=1e-15)
+    feats = torch.randn(2, 5, 12, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(2, 4 * 5, 7, dtype=torch.float64, requires_grad=True)
+    (s_idx, s_w), (e_idx, e_w) = multi[:2]
+    for chunk in (1 << 24, 1):
+        got = taps_linear(feats, torch.stack([s_idx, e_idx], 2), torch.stack([s_w, e_w], 2),
+                          weight, chunk)
+        ref = torch.stack([roi_align_linear(feats, regions[:, :, g], weight[g], 4, 2)
+                           for g in range(2)], dim=2)
+        assert torch.allclose(got, ref, atol=1e-12)
+        g = torch.randn_like(got)
+        for a, b in zip(torch.autograd.grad(got, (feats, weight), g),
+                        torch.autograd.grad(ref, (feats, weight), g)):
+            assert torch.allclose(a, b, atol=1e-12)
+    weight5 = torch.randn(5 * 5, 7, dtype=torch.float64, requires_grad=True)
+    with torch.inference_mode():                   # first use of 5 bins: cached here
+        roi_align_linear(feats.detach(), regions[:, :, 2], weight5.detach(), 5, 3)
+    out = roi_align_linear(feats, regions[:, :, 2], weight5, 5, 3)
+    out.sum().backward()
+    assert feats.grad is not None
+
+
+def test_edge_peaks_and_bounded_roi_align_taps():
+    p = torch.tensor([[0.3, 0.1, 0.2, 0.1, 0.25]])
+    assert boundary_selection_mask(p, 1.0)[0].tolist() == [False, False, True, False, False]
+    padded = boundary_selection_mask(p, 1.0, edge_peaks=True)[0].tolist()
+    assert padded == [True, False, True, False, True]
+    from etad_mmaction.models.roi_heads import roi_align_taps
+    # a region 1000x the video: at most 2 T + 4 samples per bin are kept, and they are
+    # the ones inside [-1, T] (the others read zeros)
+    feats = torch.randn(1, 3, 10, dtype=torch.float64)
+    regions = torch.tensor([[[-5000.0, 5000.0], [2.0, 9.0]]], dtype=torch.float64)
+    index, weight = roi_align_taps(regions, 10, 4)
+    assert index.shape[-1] <= 2 * (2 * 10 + 4)
+    got = (feats[0, :, index[0]] * weight[0]).sum(-1)                # [C, 2, bins]
+    torchvision = pytest.importorskip('torchvision')
+    boxes = torch.tensor([[0, 0, -5000.0, 1, 5000.0], [0, 0, 2.0, 1, 9.0]], dtype=torch.float64)
+    ref = torchvision.ops.roi_align(feats.unsqueeze(-1), boxes, (4, 1), aligned=False)[..., 0]
+    torch.testing.assert_close(got.permute(1, 0, 2), ref, atol=1e-12, rtol=0)
