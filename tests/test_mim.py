@@ -92,3 +92,19 @@ def test_mim_train_regular_install(mim_path, tmp_path):
     log = mim_train([str(site), mim_path], str(run_dir), str(tmp_path / 'data'),
                     str(tmp_path / 'work'))
     assert str(site) in log  # mim used the regular install's .mim/tools/train.py
+
+
+def test_mim_search_lists_every_indexed_config(mim_path, tmp_path):
+    """``mim search etad_mmaction`` reads the package's model index (model-index.yml
+    -> configs/*/metafile.yml, linked into etad_mmaction/.mim)."""
+    import yaml
+    names = []
+    for meta in yaml.safe_load(open(osp.join(ROOT, 'model-index.yml')))['Import']:
+        names += [m['Name'] for m in yaml.safe_load(open(osp.join(ROOT, meta)))['Models']]
+    env = dict(os.environ, PYTHONPATH=mim_path, OMP_NUM_THREADS='1')
+    out = subprocess.run([sys.executable, '-m', 'mim', 'search', 'etad_mmaction'],
+                         cwd=str(tmp_path), capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    listed = [line.split(':', 1)[1].strip() for line in out.stdout.splitlines()
+              if line.startswith('config id:')]
+    assert sorted(listed) == sorted(names) and len(names) == 13
