@@ -46,32 +46,8 @@ def _peak_rss_mb() -> float:
 
 
 def _fake_batch(model_type, batch, t, feat_dim, device):
-    import torch
-    from mmengine.structures import InstanceData
-    from mmaction.structures import ActionDataSample
-    g = torch.Generator().manual_seed(0)
-    feats = torch.randn(batch, feat_dim, t, generator=g).to(device)
-    samples = []
-    for i in range(batch):
-        # 1-3 actions covering about half the video, as in ActivityNet
-        n = 1 + i % 3
-        edges = torch.sort(torch.rand(2 * n, generator=g)).values * t
-        segs = edges.view(n, 2)
-        segs[:, 1] = torch.maximum(segs[:, 1], segs[:, 0] + 1)
-        ds = ActionDataSample()
-        gt = InstanceData()
-        if model_type == 'BMN':
-            gt.gt_bbox = (segs / t).to(device)
-        else:
-            gt.segments = segs.to(device)
-            gt.labels = torch.zeros(n, dtype=torch.long)
-        ds.gt_instances = gt
-        ds.set_metainfo(dict(video_name=f'v{i}', sample_idx=i, num_snippets=t,
-                             duration=float(t), window_start=0.0, snippet_seconds=1.0,
-                             duration_second=float(t), duration_frame=t * 16,
-                             feature_frame=t * 16))
-        samples.append(ds)
-    return feats, samples
+    from etad_mmaction.testing import random_feature_batch
+    return random_feature_batch(batch, t, feat_dim, device, bmn=model_type == 'BMN')
 
 
 def run_worker(spec: dict) -> dict:
