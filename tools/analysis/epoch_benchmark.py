@@ -88,12 +88,11 @@ class IterClock(Hook):
 
 
 def configure(cfg, root: str, work_dir: str):
-    for key in ('train_dataloader',):
-        ds = cfg[key].dataset
-        ds.data_root, ds.ann_file, ds.subset = root, ANN, 'training'
-        ds.data_prefix = dict(feature=FEATURES)
-        ds.pop('classifier_file', None)
-        ds.pop('exclude_videos', None)
+    ds = cfg.train_dataloader.dataset
+    ds.data_root, ds.ann_file, ds.subset = root, ANN, 'training'
+    ds.data_prefix = dict(feature=FEATURES)
+    ds.pop('classifier_file', None)
+    ds.pop('exclude_videos', None)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.train_cfg.pop('val_interval', None)

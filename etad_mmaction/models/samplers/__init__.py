@@ -4,7 +4,7 @@ from typing import Union
 
 from mmaction.registry import TASK_UTILS
 
-from .balanced_samplers import IoUBalancedSampler, ScaleBalancedSampler, balanced_quotas
+from .balanced_samplers import IoUBalancedSampler, ScaleBalancedSampler, batched_quotas
 from .base_sampler import BaseSampler
 from .block_sampler import BlockSampler
 from .dpp_sampler import DPPSampler, sample_k_dpp_low_rank
@@ -72,5 +72,5 @@ __all__ = [
     'SAMPLER_STRATEGIES', 'PROPOSAL_SAMPLERS', 'SNIPPET_SAMPLERS', 'build_sampler',
     'sampling_generator', 'sampling_seed',
     'sample_k_dpp_low_rank', 'farthest_point_sampling', 'greedy_dpp_map',
-    'balanced_quotas',
+    'batched_quotas',
 ]

