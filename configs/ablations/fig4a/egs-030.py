@@ -1,0 +1,7 @@
+# Figure 4a, row "EGS 30%": the synthetic-video end-to-end benchmark with 30% of the
+# snippets carrying encoder gradients (random snippet sampling).
+_base_ = ['../../etad_e2e/etad-e2e_tsm-r18-56-2f_1xb4-8e_synthetic-video.py']
+
+model = dict(egs=dict(ratio=0.3))
+ablation = dict(row='30%', order=3,
+                paper=dict(avg_mAP=36.79))
