@@ -1,0 +1,133 @@
+"""tools/analysis/ablation.py and repeat_runs.py: every paper-table folder builds, the
+ordering verdict and the rendered section, and a tiny table trained, tested and
+resumed through the real tools."""
+import json
+import os
+import os.path as osp
+
+import pytest
+
+from etad_mmaction.testing import load_tool
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
+
+
+@pytest.fixture(scope='module')
+def ablation():
+    return load_tool('analysis/ablation.py')
+
+
+@pytest.fixture(scope='module')
+def repeat_runs():
+    return load_tool('analysis/repeat_runs.py')
+
+
+def test_every_table_folder_builds(ablation):
+    import etad_mmaction  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmaction.registry import MODELS
+    DefaultScope.get_instance('test_ablation_tables', scope_name='mmaction')
+    tables = sorted(t for t in os.listdir(ablation.CONFIGS)
+                    if osp.isdir(osp.join(ablation.CONFIGS, t)))
+    assert {'table5_dps', 'table5_egs', 'table8', 'table9', 'fig4a', 'fig4b'} <= set(tables)
+    for table in tables:
+        assert table in ablation.TABLES, f'{table}: no title/setting in ablation.TABLES'
+        rows = ablation.table_rows(table)
+        assert len({a['row'] for _, a in rows}) == len(rows), table
+        for config, abl in rows:
+            for key in ('same_as', 'checkpoint_of'):
+                if key in abl:
+                    src_table, src_row = abl[key].split('/')
+                    assert osp.isfile(osp.join(ablation.CONFIGS, src_table, src_row + '.py'))
+            if ablation.TABLES[table].get('kind') == 'test':
+                assert 'checkpoint_of' in abl, config
+            MODELS.build(Config.fromfile(config).model)   # a config error fails here
+
+
+def _row(name, order, paper, values):
+    runs = [dict(seed=i, metrics=dict(avg_mAP=v)) for i, v in enumerate(values)]
+    return dict(row=name, order=order, paper=dict(avg_mAP=paper), runs=runs)
+
+
+def test_summary_and_verdict(ablation, repeat_runs):
+    a = _row('A', 1, 36.0, [0.50, 0.51, 0.52])
+    b = _row('B', 2, 35.0, [0.40, 0.41, 0.42])   # kept, far beyond the spread
+    c = _row('C', 3, 34.0, [0.51, 0.40, 0.60])   # above B: reversed, within the spread
+    d = _row('D', 4, 34.0, [0.30, 0.30, 0.31])   # paper tie with C
+    for r in (a, b, c, d):
+        r['summary'] = repeat_runs.summarize(r['runs'])
+    s = a['summary']['avg_mAP']
+    assert (s['mean'], s['n']) == (pytest.approx(0.51), 3)
+    assert s['std'] == pytest.approx(0.01)
+    text = ablation.verdict(dict(rows=dict(a=a, b=b, c=c, d=d)))
+    assert text.startswith('4 of 5 paper orderings kept')
+    assert 'best row: paper A, ours A' in text
+    assert 'kept beyond the seed spread: A > B' in text
+    assert 'B > C (reversed, within the spread)' in text
+    assert 'C = D: ours differ by 20.00 (beyond the spread)' in text
+    assert ablation.verdict(dict(rows=dict(a=a))) == \
+        'not enough rows with results to compare'
+
+
+def test_render_markdown_puts_paper_beside_ours(ablation, repeat_runs):
+    a = _row('1', 1, 35.25, [0.60, 0.62])
+    a['paper']['memory_gb'] = 0.53
+    a['summary'] = repeat_runs.summarize(a['runs'])
+    a.update(time_median=1.5, cost=dict(peak_tensor_mb=12.5, params=1234567))
+    b = dict(row='2', order=2, paper=dict(avg_mAP=35.81), runs=[])
+    text = ablation.render_markdown(dict(table='table8', title='Table 8', rows=dict(a=a, b=b),
+                                         verdict='v.', env=dict(date='2026-12-04')))
+    assert text.startswith('### Table 8')
+    assert '| 1 | 35.25 | 0.53 | 61.00 ± 1.41 (2) | 1.500 | 12.5 | 1,234,567 |' in text
+    assert '| 2 | 35.81 | - | not run |' in text and 'Verdict: v.' in text
+
+
+def test_tiny_table_trains_tests_and_resumes(ablation, tmp_path, monkeypatch):
+    """Two training rows x one seed through tools/train.py, a test-time row on their
+    checkpoints, the JSON, and a rerun that trains nothing."""
+    data_root = str(tmp_path / 'data')
+    configs = tmp_path / 'ablations'
+    (configs / 'tiny').mkdir(parents=True)
+    (configs / 'tiny_test').mkdir()
+    common = (f"_base_ = [{TINY!r}]\n"
+              f"common = dict(data_root={data_root!r})\n"
+              "train_dataloader = dict(dataset=common)\nval_dataloader = dict(dataset=common)\n"
+              "test_dataloader = val_dataloader\ntrain_cfg = dict(max_epochs=1)\n")
+    for stages in (1, 2):
+        (configs / 'tiny' / f'stages-{stages}.py').write_text(
+            common + f"model = dict(roi_head=dict(num_stages={stages}, train_cfg=dict("
+            f"stage_pos_iou_thrs={(0.7, 0.8)[:stages]!r})))\n"
+            f"ablation = dict(row='{stages}', order={stages}, paper=dict(avg_mAP={stages}))\n")
+    (configs / 'tiny_test' / 'grid-50.py').write_text(
+        f"_base_ = [{str(configs / 'tiny' / 'stages-2.py')!r}]\n"
+        "model = dict(roi_head=dict(test_proposal_sampler=dict(type='GridProposalSampler', "
+        "ratio=0.5)))\n"
+        "ablation = dict(row='50%', checkpoint_of='tiny/stages-2', paper=dict(avg_mAP=1))\n")
+    monkeypatch.setattr(ablation, 'CONFIGS', str(configs))
+    monkeypatch.setitem(ablation.TABLES, 'tiny', dict(title='Tiny'))
+    monkeypatch.setitem(ablation.TABLES, 'tiny_test', dict(title='Tiny test', kind='test'))
+    work, out = str(tmp_path / 'work'), str(tmp_path / 'tiny.json')
+    result = ablation.run_table('tiny', [0], 1, work_root=work, out=out)
+    assert json.load(open(out)) == result
+    for name in ('stages-1', 'stages-2'):
+        row = result['rows'][name]
+        assert 0.0 <= row['summary']['avg_mAP']['mean'] <= 1.0
+        assert row['runs'][0]['iters'] == 8 and row['cost']['peak_tensor_mb'] > 0
+    assert result['rows']['stages-2']['cost']['params'] > \
+        result['rows']['stages-1']['cost']['params']
+    assert 'paper orderings kept' in result['verdict']
+    done = osp.join(work, 'tiny', 'stages-1_s0', 'repeat_run.json')
+    stamp = os.stat(done).st_mtime_ns
+    again = ablation.run_table('tiny', [0], 1, work_root=work, out=out)
+    assert os.stat(done).st_mtime_ns == stamp          # reused, not retrained
+    assert again['rows'] == result['rows']
+    tested = ablation.run_table('tiny_test', [0], 1, work_root=work,
+                                out=str(tmp_path / 'tiny_test.json'))
+    run = tested['rows']['grid-50']['runs'][0]
+    assert run['videos'] == 8 and run['s_per_video'] > 0
+    assert 0.0 <= run['metrics']['avg_mAP'] <= 1.0
+    assert '| 50% | 1 |' in ablation.render_markdown(tested)
+    with pytest.raises(SystemExit, match='unknown row'):
+        ablation.run_table('tiny', [0], 1, rows=['stages-9'], work_root=work, out=out)
