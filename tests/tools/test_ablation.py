@@ -131,3 +131,15 @@ def test_tiny_table_trains_tests_and_resumes(ablation, tmp_path, monkeypatch):
     assert '| 50% | 1 |' in ablation.render_markdown(tested)
     with pytest.raises(SystemExit, match='unknown row'):
         ablation.run_table('tiny', [0], 1, rows=['stages-9'], work_root=work, out=out)
+
+
+def test_delta_verdict_against_a_reference_row(ablation, repeat_runs):
+    ref = _row('paper text', 0, None, [0.50, 0.52, 0.51])
+    far = _row('negatives', 1, None, [0.40, 0.41, 0.42])
+    near = _row('init', 2, None, [0.50, 0.53, 0.52])
+    for r in (ref, far, near):
+        r['summary'] = repeat_runs.summarize(r['runs'])
+    text = ablation.verdict(dict(reference_row='paper', rows=dict(paper=ref, negatives=far,
+                                                                   init=near)))
+    assert text == ('avg mAP against paper text: negatives -10.00, '
+                    'init +0.67 (within the spread).')
