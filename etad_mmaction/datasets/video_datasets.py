@@ -13,6 +13,7 @@ import math
 import os.path as osp
 from typing import List, Optional
 
+import torch
 
 from mmaction.registry import DATASETS
 
@@ -32,6 +33,12 @@ class TADVideoDatasetMixin:
     and without ``v_``). A missing file raises ``FileNotFoundError`` naming the
     video and the paths tried.
 
+    Every sample also holds ``sampling_seed`` and ``sampling_epoch`` (set by
+    ``ETADSamplingHook`` through :meth:`set_sampling_state` before each training
+    epoch) and ``test_mode``: the keys of the seeded augmentations of the
+    pipeline (``SampleSnippets(jitter=...)``). They live in shared memory, so
+    persistent dataloader workers see each new epoch.
+
     Args:
         suffix (str): video file extension. Default ``'.mp4'``.
         data_prefix (dict): ``video``: folder of the video files.
@@ -40,8 +47,26 @@ class TADVideoDatasetMixin:
     def __init__(self, *args, suffix: str = '.mp4', data_prefix: Optional[dict] = None,
                  **kwargs):
         self.suffix = suffix if not suffix or suffix.startswith('.') else '.' + suffix
+        # (seed, epoch), shared with the dataloader workers (also persistent ones)
+        self._sampling_state = torch.zeros(2, dtype=torch.long).share_memory_()
         super().__init__(*args, data_prefix=dict(video='') if data_prefix is None
                          else data_prefix, **kwargs)
+
+    def set_sampling_state(self, seed: Optional[int] = None,
+                           epoch: Optional[int] = None) -> None:
+        """The run seed and the epoch that seed the pipeline's random draws
+        (called by ``ETADSamplingHook`` before every training epoch)."""
+        if seed is not None:
+            self._sampling_state[0] = int(seed)
+        if epoch is not None:
+            self._sampling_state[1] = int(epoch)
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        seed, epoch = self._sampling_state.tolist()
+        info.update(sampling_seed=int(seed), sampling_epoch=int(epoch),
+                    test_mode=bool(self.test_mode))
+        return info
 
     def default_pipeline(self) -> List[dict]:
         return [dict(type='TADDecordInit'), dict(type='SampleSnippets', clip_len=8),

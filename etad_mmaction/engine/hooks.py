@@ -17,11 +17,13 @@ def unwrap(model):
 
 @HOOKS.register_module()
 class ETADSamplingHook(Hook):
-    """Hands the run seed and the epoch to the model before every training epoch.
+    """Hands the run seed and the epoch to the model and to the training dataset
+    before every training epoch.
 
-    Every random draw of ETAD (DPS, the IoU negatives, EGS) uses a generator seeded
-    by ``(seed, epoch, video index)``; MMEngine re-seeds on resume instead of
-    restoring RNG state, so this keeps resumed and distributed runs reproducible.
+    Every random draw of ETAD (DPS, the IoU negatives, EGS, the temporal jitter of
+    ``SampleSnippets``) uses a generator seeded by ``(seed, epoch, video index)``;
+    MMEngine re-seeds on resume instead of restoring RNG state, so this keeps
+    resumed and distributed runs reproducible.
     """
 
     priority = 'NORMAL'
@@ -30,6 +32,23 @@ class ETADSamplingHook(Hook):
         model = unwrap(runner.model)
         if hasattr(model, 'set_sampling_state'):
             model.set_sampling_state(seed=runner.seed, epoch=runner.epoch)
+        for dataset in _datasets(getattr(runner.train_loop, 'dataloader', None)):
+            dataset.set_sampling_state(seed=runner.seed, epoch=runner.epoch)
+
+
+def _datasets(dataloader) -> list:
+    """The datasets with ``set_sampling_state`` under a dataloader's dataset
+    (through MMEngine's dataset wrappers: ``.dataset``, ``.datasets``)."""
+    found, todo = [], [getattr(dataloader, 'dataset', None)]
+    while todo:
+        ds = todo.pop()
+        if ds is None:
+            continue
+        if hasattr(ds, 'set_sampling_state'):
+            found.append(ds)
+        else:
+            todo.extend([getattr(ds, 'dataset', None), *getattr(ds, 'datasets', ())])
+    return found
 
 
 @HOOKS.register_module()

@@ -14,9 +14,12 @@ Typical pipeline::
 from typing import Dict, Optional
 
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform
 from mmaction.datasets.transforms import DecordDecode, DecordInit
 from mmaction.registry import TRANSFORMS
+
+from ...models.samplers.seeding import hashed_uniforms, sampling_seed
 
 
 class VideoReadError(RuntimeError):
@@ -56,9 +59,23 @@ class SampleSnippets(BaseTransform):
     Indices are non-decreasing within a clip but may go back between
     overlapping clips (``TADDecordDecode`` decodes every frame once).
 
+    Temporal jitter (App. F, Table 12; training only, off by default):
+    ``jitter='snippet'`` shifts each snippet's clip by one offset drawn
+    uniformly in ``[-step / 2, step / 2)`` (``step = span / M``, the stride
+    between snippets); ``jitter='frame'`` shifts each frame of a clip by its
+    own offset in ``[-interval / 2, interval / 2)`` (the stride between the
+    frames of a clip; TSN-style segment sampling when ``frame_interval`` is
+    ``None``). The offsets are :func:`~etad_mmaction.models.samplers.seeding.
+    hashed_uniforms` of the key ``sampling_seed(seed, epoch, sample_idx,
+    'jitter')``: the same draws after a resume, on any rank or worker. No
+    jitter when the results' ``test_mode`` is true (validation, test).
+    ``valid_snippets`` is computed without jitter.
+
     Required keys: ``total_frames``; optional ``num_snippets`` (set by the
     datasets), ``window_start_frame``, ``window_num_frames``, ``fps``,
-    ``avg_fps``. Added keys: ``frame_inds`` (int64 ``[M * T]``), ``clip_len``
+    ``avg_fps``; with ``jitter``: ``sampling_seed``, ``sampling_epoch``,
+    ``sample_idx`` (set by the video datasets), ``test_mode``. Added keys:
+    ``frame_inds`` (int64 ``[M * T]``), ``clip_len``
     (T), ``num_clips`` (M), ``frame_interval``, ``num_snippets`` (M), and
     ``valid_snippets``.
 
@@ -71,10 +88,18 @@ class SampleSnippets(BaseTransform):
             clip. ``None`` spreads the ``T`` frames over the snippet's span
             (interval ``span / T``, at least 1; TSN/TSM-style segment
             sampling). Default 1.
+        jitter (str, optional): ``None`` (default), ``'snippet'`` or
+            ``'frame'``, see above.
     """
 
+    JITTERS = (None, 'snippet', 'frame')
+
     def __init__(self, num_snippets: Optional[int] = None, clip_len: int = 1,
-                 frame_interval: Optional[int] = 1):
+                 frame_interval: Optional[int] = 1, jitter: Optional[str] = None):
+        if jitter not in self.JITTERS:
+            raise ValueError(f'SampleSnippets: jitter must be one of {self.JITTERS}, '
+                             f'got {jitter!r}')
+        self.jitter = jitter
         if num_snippets is not None and int(num_snippets) <= 0:
             raise ValueError(f'num_snippets must be positive, got {num_snippets}')
         if int(clip_len) <= 0:
@@ -125,6 +150,12 @@ class SampleSnippets(BaseTransform):
         offsets = (np.arange(self.clip_len, dtype=np.float64) - (self.clip_len - 1) / 2.0) \
             * interval
         pos = centres[:, None] + offsets[None, :]
+        if self.jitter is not None and not results.get('test_mode', False):
+            u = self._jitter_uniforms(results, pos.size) - 0.5
+            if self.jitter == 'snippet':
+                pos = pos + u[:m, None] * step
+            else:
+                pos = pos + u.reshape(pos.shape) * interval
         inds = np.floor(pos + 1e-6).astype(np.int64)
         results['frame_inds'] = np.clip(inds, 0, total - 1).reshape(-1)
         results['clip_len'] = self.clip_len
@@ -137,9 +168,23 @@ class SampleSnippets(BaseTransform):
             if windowed else m
         return results
 
+    def _jitter_uniforms(self, results: dict, n: int) -> np.ndarray:
+        """``n`` uniforms in ``[0, 1)`` keyed by (seed, epoch, sample index)."""
+        missing = [k for k in ('sampling_seed', 'sampling_epoch', 'sample_idx')
+                   if results.get(k) is None]
+        if missing:
+            raise KeyError(f'SampleSnippets(jitter={self.jitter!r}) needs {missing} in the '
+                           f'results{_who(results)}: use a TAD video dataset (it sets them; '
+                           'ETADSamplingHook gives it the seed and epoch)')
+        key = sampling_seed(results['sampling_seed'], results['sampling_epoch'],
+                            results['sample_idx'], 'jitter')
+        return hashed_uniforms(torch.tensor(key), torch.arange(n),
+                               dtype=torch.float64).numpy()
+
     def __repr__(self):
         return (f'{self.__class__.__name__}(num_snippets={self.num_snippets}, '
-                f'clip_len={self.clip_len}, frame_interval={self.frame_interval})')
+                f'clip_len={self.clip_len}, frame_interval={self.frame_interval}, '
+                f'jitter={self.jitter!r})')
 
 
 @TRANSFORMS.register_module()

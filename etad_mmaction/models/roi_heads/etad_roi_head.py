@@ -18,6 +18,10 @@ from ..samplers.seeding import counter_hash, hashed_uniforms
 from ..utils.post_processing import boundary_selection_mask
 from ..utils.proposal_map import valid_proposals
 from ..utils.targets import proposal_targets
+from .temporal_roi_extractor import TemporalRoIExtractor
+
+#: proposal features of the feature-guided samplers (``ETADRoIHead.sampler_features``)
+SAMPLER_FEATURES = ('pooled', 'roi')
 
 DEFAULT_PROPOSAL_SAMPLER = dict(type='RandomProposalSampler', ratio=0.06)
 TRAIN_DEFAULTS = dict(stage_pos_iou_thrs=(0.7, 0.8, 0.9), iou_cls_pos_thr=0.9,
@@ -103,6 +107,16 @@ class ETADRoIHead(BaseModule):
         proposal_sampler (dict, optional): DPS at training (``TASK_UTILS``, e.g.
             ``dict(type='RandomProposalSampler', ratio=0.06)``); ``None``: all.
         test_proposal_sampler (dict, optional): proposals at inference (default all).
+        sampler_features (str): the proposal features of the feature-guided samplers
+            (FPS, DPP; Sec. 3.3, App. H). ``'roi'``: each proposal's RoI features,
+            as the paper: the first stage's extended-region RoI features
+            (``roi_channels * extended_bins`` = 4,096 per proposal, 135 MB per video
+            at T = 128 in float32). ``'pooled'`` (default): a cheap stand-in, the
+            mean enhanced feature over the proposal plus its normalised start, end
+            and length (259 per proposal): kept because the RoI features cost
+            16x the memory and, for DPP on the host at every step, 250x the flops
+            of the Gram matrix (``n c^2``) and 4,000x those of its
+            eigen-decomposition (``c^3``).
         train_cfg (dict): ``stage_pos_iou_thrs`` (regression positives per stage),
             ``iou_cls_pos_thr`` (IoU-classifier positives), ``iou_reg_bins``,
             ``gt_assignment`` (``'per_stage'``: each stage's proposals matched to
@@ -130,8 +144,12 @@ class ETADRoIHead(BaseModule):
                  proposal_sampler: Optional[dict] = DEFAULT_PROPOSAL_SAMPLER,
                  test_proposal_sampler: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 init_cfg=None):
+                 sampler_features: str = 'pooled', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if sampler_features not in SAMPLER_FEATURES:
+            raise ValueError(f'model.roi_head.sampler_features must be one of '
+                             f'{SAMPLER_FEATURES}, got {sampler_features!r}')
+        self.sampler_features = sampler_features
         self.num_snippets = num_snippets
         self.max_duration = max_duration or num_snippets
         self.train_cfg = _merge(TRAIN_DEFAULTS, train_cfg, 'model.roi_head.train_cfg')
@@ -191,6 +209,24 @@ class ETADRoIHead(BaseModule):
         geo = torch.stack([s / t, e / t, (e - s) / t], dim=1).to(x.dtype)
         return torch.cat([pooled.t(), geo], dim=1)
 
+    def _roi_features(self, x: Tensor) -> Tensor:
+        """The paper's proposal features (App. H) of every proposal of the map: the
+        first stage's extended-region RoI features. ``x [B, C, T]`` -> ``[B, n,
+        roi_channels * extended_bins]`` (bin-major), detached."""
+        with torch.no_grad():
+            feats = self.stages[0].stage_features(x.detach())
+            b, n = x.shape[0], self.anchors.shape[0]
+            anchors = self.anchors.to(x.dtype).unsqueeze(0).expand(b, -1, -1)
+            _, extended = self.roi_extractor(anchors, x.shape[2])
+            return TemporalRoIExtractor.gather(feats, extended)[0].view(b, n, -1)
+
+    def sampler_feature_batch(self, x: Tensor) -> Tensor:
+        """``[B, n, c]`` features of the proposals for FPS / DPP
+        (``sampler_features``)."""
+        if self.sampler_features == 'roi':
+            return self._roi_features(x)
+        return torch.stack([self._kernel_features(v) for v in x])
+
     def _register_plan(self, prefix: str, sampler) -> None:
         """Keep what a batched sampler precomputes from the map (``plan``) as
         buffers, so it follows the model to its device and into compiled graphs."""
@@ -223,7 +259,8 @@ class ETADRoIHead(BaseModule):
         ``keys [B]``: each video's sampling key (stream ``'dps'``); ``gts``:
         ``(padded [B, G, 2], valid [B, G])`` for the label-guided samplers. Batched
         samplers draw on the device in tensor operations (traceable); FPS and DPP
-        read the enhanced features and loop over the videos on the host.
+        read the proposals' features (``sampler_features``); FPS runs the batch in
+        one loop on the device, DPP loops over the videos on the host.
         """
         anchors = self.anchors
         n = anchors.shape[0]
@@ -232,7 +269,7 @@ class ETADRoIHead(BaseModule):
         req = getattr(sampler, 'requires', ())
         kw = {}
         if 'features' in req:
-            kw['features'] = torch.stack([self._kernel_features(v) for v in x])
+            kw['features'] = self.sampler_feature_batch(x)
         if 'ious' in req or 'scales' in req:
             af = anchors.float()
             if gts is None:

@@ -8,7 +8,7 @@ from .balanced_samplers import IoUBalancedSampler, ScaleBalancedSampler, batched
 from .base_sampler import BaseSampler
 from .block_sampler import BlockSampler
 from .dpp_sampler import DPPSampler, sample_k_dpp_low_rank
-from .fps_sampler import FPSSampler, farthest_point_sampling
+from .fps_sampler import FPSSampler, farthest_point_sampling, farthest_point_sampling_batch
 from .greedy_dpp_sampler import GreedyDPPSampler, greedy_dpp_map
 from .grid_sampler import GridSampler
 from .random_sampler import RandomSampler
@@ -71,6 +71,7 @@ __all__ = [
     'DPPSampler', 'GreedyDPPSampler', 'IoUBalancedSampler', 'ScaleBalancedSampler',
     'SAMPLER_STRATEGIES', 'PROPOSAL_SAMPLERS', 'SNIPPET_SAMPLERS', 'build_sampler',
     'sampling_generator', 'sampling_seed',
-    'sample_k_dpp_low_rank', 'farthest_point_sampling', 'greedy_dpp_map',
+    'sample_k_dpp_low_rank', 'farthest_point_sampling',
+    'farthest_point_sampling_batch', 'greedy_dpp_map',
     'batched_quotas',
 ]

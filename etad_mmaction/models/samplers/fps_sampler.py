@@ -38,6 +38,34 @@ def farthest_point_sampling(features: torch.Tensor, k: int, first: int) -> torch
     return picks
 
 
+def farthest_point_sampling_batch(features: torch.Tensor, k: int,
+                                  first: torch.Tensor) -> torch.Tensor:
+    """:func:`farthest_point_sampling` of every video of a batch at once:
+    ``features [B, n, c]``, ``first [B]`` -> ``[B, k]`` picks in pick order.
+
+    One loop of ``k`` steps over the batch (one batched matrix-vector product per
+    step), on the features' device; no host synchronisation inside the loop.
+    """
+    b, n = features.shape[:2]
+    x = features - features.mean(dim=1, keepdim=True)
+    sq = x.pow(2).sum(2)                                             # [B, n]
+    rows = torch.arange(b, device=x.device)
+    picks = torch.empty(b, k, dtype=torch.long, device=x.device)
+    min_dist = torch.full((b, n), float('inf'), dtype=x.dtype, device=x.device)
+    last = first.to(device=x.device, dtype=torch.long)
+    for t in range(k):
+        picks[:, t] = last
+        if t == k - 1:
+            break
+        point = x[rows, last]                                        # [B, c]
+        dist = torch.bmm(x, point.unsqueeze(2)).squeeze(2).mul_(-2.0).add_(sq)
+        dist.add_(sq[rows, last].unsqueeze(1)).clamp_min_(0.0)
+        torch.minimum(min_dist, dist, out=min_dist)
+        min_dist[rows, last] = -1.0
+        last = torch.argmax(min_dist, dim=1)
+    return picks
+
+
 @TASK_UTILS.register_module()
 class FPSSampler(BaseSampler):
     """Farthest point sampling in Euclidean feature space (``features`` ``[n, c]``).
@@ -51,6 +79,11 @@ class FPSSampler(BaseSampler):
             start point always comes from our generator: ``torch_cluster`` is
             called with ``random_start=False`` on inputs with that point moved
             first, so both backends pick the same set (up to distance ties).
+
+    :meth:`sample_batch` (a batch of videos, torch backend) runs
+    :func:`farthest_point_sampling_batch` on the features' device: the same
+    picks as the per-video calls (each video's first point drawn from a
+    generator seeded by its key), in one loop of ``k`` steps over ``[B, n, c]``.
     """
 
     requires = ('features',)
@@ -67,14 +100,40 @@ class FPSSampler(BaseSampler):
         self.start = start
         self.backend = backend
 
+    def _first(self, num: int, generator) -> int:
+        if self.start == 'random':
+            return int(torch.randint(0, num, (1,), generator=generator))
+        return 0
+
+    def _uses_torch_cluster(self) -> bool:
+        return self.backend != 'torch' and torch_cluster is not None
+
+    def sample_batch(self, keys, num, *, coords=None, features=None, ious=None, scales=None,
+                     plan=None):
+        """``[B, k]`` sorted picks of every video (see the class docstring)."""
+        if features is None:
+            raise ValueError(f'{type(self).__name__} needs `features` to sample')
+        if self._uses_torch_cluster():
+            return super().sample_batch(keys, num, coords=coords, features=features)
+        b, k = features.shape[0], self.num_samples(num)
+        if features.shape[1] != num:
+            raise ValueError(f'{type(self).__name__}: `features` has {features.shape[1]} '
+                             f'rows per video but num={num}')
+        if k == num:
+            return torch.arange(num, device=features.device).expand(b, -1)
+        first = torch.tensor([self._first(num, torch.Generator().manual_seed(int(key)))
+                              for key in keys.tolist()])
+        x = features.detach().reshape(b, num, -1)
+        picks = farthest_point_sampling_batch(x if x.is_floating_point() else x.float(), k,
+                                              first)
+        return torch.sort(picks, dim=1).values
+
     def _sample(self, num, k, *, coords, features, ious, scales, generator):
         x = features.detach().reshape(num, -1)
         if not x.is_floating_point():
             x = x.float()
-        first = 0
-        if self.start == 'random':
-            first = int(torch.randint(0, num, (1,), generator=generator))
-        if self.backend != 'torch' and torch_cluster is not None:
+        first = self._first(num, generator)
+        if self._uses_torch_cluster():
             return self._sample_torch_cluster(x, k, first)
         return farthest_point_sampling(x, k, first)
 

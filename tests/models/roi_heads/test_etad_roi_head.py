@@ -191,3 +191,40 @@ def test_edge_peaks_and_bounded_roi_align_taps():
     boxes = torch.tensor([[0, 0, -5000.0, 1, 5000.0], [0, 0, 2.0, 1, 9.0]], dtype=torch.float64)
     ref = torchvision.ops.roi_align(feats.unsqueeze(-1), boxes, (4, 1), aligned=False)[..., 0]
     torch.testing.assert_close(got.permute(1, 0, 2), ref, atol=1e-12, rtol=0)
+
+
+def test_sampler_features_roi_are_the_first_stages_extended_roi_features():
+    """``sampler_features='roi'`` (App. H): FPS/DPP read each proposal's RoI
+    features; they equal the materialised extended-region features of stage 0."""
+    from etad_mmaction.models.roi_heads.temporal_roi_extractor import TemporalRoIExtractor
+    torch.manual_seed(0)
+    model = small_model(roi_head=dict(sampler_features='roi'))
+    head = model.roi_head
+    x = torch.randn(2, 32, T)
+    feats = head.sampler_feature_batch(x)
+    n = head.anchors.shape[0]
+    assert feats.shape == (2, n, 16 * head.roi_extractor.extended_bins)
+    pick = torch.tensor([0, 5, n - 1])
+    props = head.anchors[pick].float()[None].expand(2, -1, -1)
+    ref = TemporalRoIExtractor.gather(head.stages[0].stage_features(x),
+                                      head.roi_extractor(props, T)[1])[0].view(2, 3, -1)
+    assert torch.allclose(feats[:, pick], ref, atol=1e-6)
+    pooled = small_model().roi_head.sampler_feature_batch(x)
+    assert pooled.shape == (2, n, 32 + 3)
+    with pytest.raises(ValueError, match='model.roi_head.sampler_features'):
+        small_model(roi_head=dict(sampler_features='mean'))
+
+
+@pytest.mark.parametrize('sampler', ['FPSProposalSampler', 'DPPProposalSampler'])
+def test_feature_guided_dps_on_roi_features_trains_and_is_seeded(sampler):
+    torch.manual_seed(0)
+    model = small_model(sampler=dict(type=sampler, ratio=0.2),
+                        roi_head=dict(sampler_features='roi'))
+    feats, samples = torch.randn(2, C, T), make_samples()
+    losses = model(feats, samples, mode='loss')
+    sum(losses.values()).backward()
+    x = model.neck(feats)
+    keys = torch.tensor([3, 4])
+    a = model.roi_head.sample_proposals(x, keys, model.roi_head.proposal_sampler)
+    b = model.roi_head.sample_proposals(x, keys, model.roi_head.proposal_sampler)
+    assert torch.equal(a, b) and a.shape == (2, int(0.2 * model.roi_head.anchors.shape[0]), 2)

@@ -573,3 +573,24 @@ def test_batched_balanced_draw_is_uniform_within_bins():
         sd = (rate * (1 - rate) / 600) ** 0.5
         assert abs(float(freq.mean()) - rate) < 1e-6
         assert float((freq - rate).abs().max()) < 4.5 * sd
+
+
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+@pytest.mark.parametrize('start', ['random', 'first'])
+def test_fps_batch_equals_per_video_reference(dtype, start):
+    """One k-step loop over [B, n, c] picks what the per-video calls pick."""
+    from etad_mmaction.models.samplers import farthest_point_sampling_batch
+    b, n, c = 4, 300, 12
+    x = torch.randn(b, n, c, generator=gen(5), dtype=dtype)
+    x[1, 150:] = x[1, :150]                                  # duplicated points
+    firsts = torch.tensor([0, 7, 299, 42])
+    picks = farthest_point_sampling_batch(x, 25, firsts)
+    for i in range(b):
+        assert torch.equal(picks[i], farthest_point_sampling(x[i], 25, int(firsts[i])))
+    sampler = FPSSampler(0.1, start=start, backend='torch')
+    keys = torch.tensor([11, 12, 13, 2**62 + 5])
+    batch = sampler.sample_batch(keys, n, features=x)
+    assert batch.shape == (b, 30)
+    for i, key in enumerate(keys.tolist()):
+        ref = sampler(n, features=x[i], generator=torch.Generator().manual_seed(key))
+        assert torch.equal(batch[i], ref)
