@@ -3,9 +3,13 @@
 Proposal level (DPS): the valid proposals of a T = D = 128 map (n = 8,256) at
 ratio 0.06 (k = 495); snippet level (EGS): M = 128 snippets at ratio 0.3 (k = 38).
 Inputs are synthetic (random kernel features, IoUs; real relative lengths).
-Prints JSON: ``{level: {sampler: {"median_ms", "min_ms", "n", "k"}}}``.
+Prints JSON: ``{level: {sampler: {"median_ms", "min_ms", "n", "k"}}}``; the level
+``proposals_batch`` times ``sample_batch`` on ``--batch`` videos (per video:
+FPS runs the batch in one loop, the other host strategies loop over the videos).
+``--out`` also writes the JSON (atomically).
 
     python tools/analysis/sampler_cost.py [--repeats 5] [--proposal-channels 259]
+        [--batch 16] [--batch-samplers FPSSampler DPPSampler] [--out F]
 
 Prefix ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` for the single-thread cost
 (BLAS threading is erratic on an oversubscribed machine). No timing asserts.
@@ -19,6 +23,7 @@ import time
 import torch
 
 import etad_mmaction  # noqa: F401  (registers the samplers)
+from etad_mmaction.fileio import write_text
 from etad_mmaction.models.samplers import SAMPLER_STRATEGIES
 from etad_mmaction.models.utils.proposal_map import valid_proposals
 from mmaction.registry import TASK_UTILS
@@ -55,6 +60,24 @@ def measure(sampler, inputs: dict, repeats: int) -> dict:
                 n=n, k=sampler.num_samples(n))
 
 
+def measure_batch(sampler, inputs: dict, batch: int, repeats: int) -> dict:
+    """Per-video cost of ``sample_batch`` over ``batch`` videos (features of
+    video ``b``: the level's features rolled by ``b`` rows)."""
+    n = inputs['coords'].shape[0]
+    feats = torch.stack([inputs['features'].roll(b, dims=0) for b in range(batch)])
+    keys = torch.arange(batch) + 1
+    kw = dict(coords=inputs['coords'], features=feats,
+              ious=inputs['ious'].expand(batch, -1), scales=inputs['scales'].expand(batch, -1))
+    sampler.sample_batch(keys, n, **kw)  # warm-up
+    times = []
+    for rep in range(repeats):
+        start = time.perf_counter()
+        sampler.sample_batch(keys + rep * batch, n, **kw)
+        times.append((time.perf_counter() - start) * 1e3 / batch)
+    return dict(median_ms=round(statistics.median(times), 3), min_ms=round(min(times), 3),
+                n=n, k=sampler.num_samples(n), batch=batch)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--repeats', type=int, default=5)
@@ -65,6 +88,9 @@ def main():
                         help='DPS kernel features: 256 pooled + start/end/length')
     parser.add_argument('--snippet-channels', type=int, default=256)
     parser.add_argument('--samplers', nargs='*', default=list(SAMPLER_STRATEGIES.values()))
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--batch-samplers', nargs='*', default=['FPSSampler', 'DPPSampler'])
+    parser.add_argument('--out', help='also write the JSON here')
     args = parser.parse_args()
     env = {key: os.environ.get(key) for key in THREAD_ENV}
     result = dict(settings=dict(vars(args), torch_threads=torch.get_num_threads(), env=env))
@@ -73,7 +99,15 @@ def main():
         result[level] = {name: measure(TASK_UTILS.build(dict(type=name, ratio=ratio)),
                                        inputs, args.repeats)
                          for name in args.samplers}
-    print(json.dumps(result, indent=2))
+    inputs = level_inputs('proposals', args)
+    result['proposals_batch'] = {
+        name: measure_batch(TASK_UTILS.build(dict(type=name, ratio=args.proposal_ratio)),
+                            inputs, args.batch, args.repeats)
+        for name in args.batch_samplers}
+    text = json.dumps(result, indent=2)
+    if args.out:
+        write_text(text + '\n', args.out)
+    print(text)
 
 
 if __name__ == '__main__':
