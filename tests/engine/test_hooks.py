@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from torch import nn
 
 import etad_mmaction  # noqa: F401  (registers the hooks)
-from etad_mmaction.engine import CheckpointMismatchError
+from etad_mmaction.engine import CheckpointMismatchError, ResumeStateError
 
 SCORES = {1: 0.5, 2: 0.9, 3: 0.7}   # validation score after each epoch (1-based)
 
@@ -328,3 +328,22 @@ def test_temporaries_of_dead_runs_are_removed(tmp_path):
         p.write_bytes(b'partial')
     make_runner(tmp_path, epochs=1).train()
     assert not any(p.exists() for p in stale) and live.exists()
+
+
+def test_resume_from_a_best_checkpoint_is_refused(tmp_path):
+    """best_*.pth holds weights only: resuming it would restart AdamW and the
+    schedule (issue 24, case 1)."""
+    make_runner(tmp_path, epochs=2,
+                param_scheduler=dict(type='MultiStepLR', milestones=[1], by_epoch=True)).train()
+    best = str(tmp_path / 'best_score_epoch_2.pth')
+    with pytest.raises(ResumeStateError) as err:
+        make_runner(tmp_path, epochs=3, resume=True, load_from=best,
+                    param_scheduler=dict(type='MultiStepLR', milestones=[1],
+                                         by_epoch=True)).train()
+    msg = str(err.value)
+    assert best in msg and 'optimizer state' in msg and 'scheduler state' in msg
+    assert str(tmp_path / 'epoch_2.pth') in msg and f'load_from={best}' in msg
+    # the epoch checkpoint resumes
+    make_runner(tmp_path, epochs=3, resume=True, load_from=str(tmp_path / 'epoch_2.pth'),
+                param_scheduler=dict(type='MultiStepLR', milestones=[1], by_epoch=True)).train()
+    assert osp.exists(tmp_path / 'epoch_3.pth')
