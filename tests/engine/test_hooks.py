@@ -347,3 +347,48 @@ def test_resume_from_a_best_checkpoint_is_refused(tmp_path):
     make_runner(tmp_path, epochs=3, resume=True, load_from=str(tmp_path / 'epoch_2.pth'),
                 param_scheduler=dict(type='MultiStepLR', milestones=[1], by_epoch=True)).train()
     assert osp.exists(tmp_path / 'epoch_3.pth')
+
+
+class SpikeModel(ToyModel):
+    """Finite losses ``scale`` x larger at the training steps in ``spikes``
+    (1-based), as a far too high learning rate gives (issue 24, case 2)."""
+
+    def __init__(self, spikes, scale=1e6, grad_only=False):
+        super().__init__()
+        self.spikes, self.scale, self.grad_only, self.steps = set(spikes), scale, grad_only, 0
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = super().forward(inputs, data_samples, mode)
+        if mode == 'loss':
+            self.steps += 1
+            if self.steps in self.spikes:
+                if self.grad_only:
+                    out['loss_fit'].register_hook(lambda g: g * self.scale)
+                else:
+                    out['loss_fit'] = out['loss_fit'] * self.scale
+        return out
+
+
+def test_finite_divergence_stops_the_run(tmp_path):
+    with pytest.raises(FloatingPointError) as err:
+        make_runner(tmp_path, model=SpikeModel(range(2, 7)), lr=0.0).train()
+    msg = str(err.value)
+    assert 'diverged at iteration 2' in msg and '3 iterations (2 to 4' in msg
+    assert 'loss stayed above 100 x its running median' in msg and "'loss_fit'" in msg
+    assert "'v2'" in msg and 'optim_wrapper.optimizer.lr' in msg
+    assert best_files(tmp_path) == ['best_score_epoch_1.pth']     # no later "best"
+
+
+def test_gradient_norm_divergence_stops_the_run(tmp_path):
+    with pytest.raises(FloatingPointError, match='gradient norm stayed above 100 x'):
+        make_runner(tmp_path, model=SpikeModel(range(3, 7), grad_only=True),
+                    lr=0.0).train()
+
+
+def test_isolated_spikes_and_disabled_check_do_not_stop(tmp_path):
+    make_runner(tmp_path / 'a', model=SpikeModel([2, 3, 5]), lr=0.0).train()
+    runner = make_runner(tmp_path / 'b', model=SpikeModel(range(2, 7)), lr=0.0)
+    runner.hooks[[type(h).__name__ for h in runner.hooks].index('NonFiniteCheckHook')] \
+        .spike_factor = None
+    runner.train()
+    assert osp.exists(tmp_path / 'b' / 'epoch_3.pth')
