@@ -8,6 +8,7 @@ import warnings
 import etad_mmaction  # noqa: F401  (compat layer + registries, before mmaction.models)
 from etad_mmaction.engine import (apply_amp, apply_compile, default_work_dir,
                                   setup_cpu_distributed)
+from etad_mmaction.engine.guards import WorkDirLock, check_train_cfg, check_train_iterations
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop, Runner, find_latest_checkpoint
@@ -222,20 +223,37 @@ def build_runner(cfg, args):
     return runner
 
 
+def work_dir_lock(cfg):
+    """The work dir's lock (rank 0 of a multi-process run; other ranks: None)."""
+    if int(os.environ.get('RANK', '0')) != 0 or '://' in str(cfg.work_dir):
+        return None
+    return WorkDirLock(cfg.work_dir, logger=logging.getLogger('etad_mmaction.train'))
+
+
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_train_cfg(cfg)
     check_schedule(cfg)
     threads = set_cpu_threads()
-    setup_cpu_distributed(cfg, args.launcher)
-    runner = build_runner(cfg, args)
-    if threads is not None:
-        runner.logger.info(f'CPU training with {threads} torch threads (half the cores; '
-                           'set OMP_NUM_THREADS to choose)')
-    runner.train()
-    if cfg.get('test_dataloader') is not None and cfg.get('test_evaluator') is not None \
-            and cfg.get('test_after_train', False):
-        runner.test()
+    lock = work_dir_lock(cfg)
+    if lock is not None:
+        logging.basicConfig(format='%(levelname)s: %(message)s')
+        lock.acquire()
+    try:
+        setup_cpu_distributed(cfg, args.launcher)
+        runner = build_runner(cfg, args)
+        if threads is not None:
+            runner.logger.info(f'CPU training with {threads} torch threads (half the cores; '
+                               'set OMP_NUM_THREADS to choose)')
+        check_train_iterations(runner)
+        runner.train()
+        if cfg.get('test_dataloader') is not None and cfg.get('test_evaluator') is not None \
+                and cfg.get('test_after_train', False):
+            runner.test()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == '__main__':

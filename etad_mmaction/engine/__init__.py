@@ -5,5 +5,6 @@ from .optim_wrappers import CPUBf16OptimWrapper
 
 __all__ = ['ETADSamplingHook', 'ETADCompileHook', 'apply_compile', 'ETADCheckpointHook',
            'NonFiniteCheckHook',
-           'CheckpointMismatchError', 'ResumeStateError', 'CPUBf16OptimWrapper', 'apply_amp', 'default_work_dir',
+           'CheckpointMismatchError', 'ResumeStateError', 'CPUBf16OptimWrapper', 'apply_amp',
+           'default_work_dir',
            'setup_cpu_distributed']
