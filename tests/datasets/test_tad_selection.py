@@ -38,3 +38,20 @@ def test_dropped_videos_are_counted(small_anet, tmp_path):
         f"1 of the 3 videos of {tmp_path / 'gt2.json'} kept (subset ['training']; the file "
         "holds subsets ['training', 'validation']); dropped: 1 not in subset ['training'], "
         "1 without annotations (kept only with test_mode=True)")
+
+
+def test_check_features_fails_on_an_empty_split(small_anet, tmp_path, capsys):
+    from etad_mmaction.testing import load_tool
+    cfg = tmp_path / 'cfg.py'
+    ds = dict(type='ActivityNetFeatureDataset', ann_file=small_anet['ann'],
+              data_prefix=dict(feature=small_anet['feat_dir']))
+    cfg.write_text(f"default_scope = 'mmaction'\n"
+                   f"train_dataloader = dict(dataset=dict({ds!r}, subset='train'))\n"
+                   f"val_dataloader = dict(dataset=dict({ds!r}, subset='validation'))\n")
+    check_features = load_tool('data/check_features.py')
+    assert check_features.main([str(cfg)]) == 1
+    out = capsys.readouterr().out
+    assert (f"train: no videos to check: 0 of the 3 videos of {small_anet['ann']} kept "
+            "(subset ['train']; the file holds subsets ['training', 'validation'])") in out
+    assert 'val: 1 videos checked, ok' in out
+    assert "2 not in subset ['validation']" in out
