@@ -8,6 +8,7 @@ import warnings
 import etad_mmaction  # noqa: F401  (compat layer + registries, before mmaction.models)
 from etad_mmaction.engine import (apply_amp, apply_compile, default_work_dir,
                                   setup_cpu_distributed)
+from etad_mmaction.engine.checkpoint_hook import find_resume_checkpoint
 from etad_mmaction.engine.guards import WorkDirLock, check_train_cfg, check_train_iterations
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
@@ -242,6 +243,10 @@ def main():
         lock.acquire()
     try:
         setup_cpu_distributed(cfg, args.launcher)
+        if cfg.get('resume') and cfg.get('load_from') is None:
+            # last_checkpoint's file, or the work dir's own one in a copied work dir
+            cfg.load_from = find_resume_checkpoint(
+                cfg.work_dir, logging.getLogger('etad_mmaction.train'))
         runner = build_runner(cfg, args)
         if threads is not None:
             runner.logger.info(f'CPU training with {threads} torch threads (half the cores; '

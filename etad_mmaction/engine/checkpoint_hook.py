@@ -119,6 +119,29 @@ def _describe(missing, unexpected, shapes, limit: int = 5) -> str:
     return '; '.join(parts)
 
 
+def find_resume_checkpoint(work_dir: str, logger=None) -> Optional[str]:
+    """The checkpoint ``--resume`` (auto) continues from: ``last_checkpoint``'s
+    file, read like MMEngine's ``find_latest_checkpoint`` but, when it names a
+    file of another folder (the work dir was copied or moved: MMEngine records
+    absolute paths) and the work dir holds a file of that name, that file, with
+    a warning. None when the work dir has no ``last_checkpoint``."""
+    record = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(record):
+        return None
+    with open(record) as f:
+        path = f.read().strip()
+    if not path or '://' in path:
+        return path or None
+    local = osp.join(work_dir, osp.basename(path))
+    if osp.realpath(osp.dirname(osp.abspath(path))) != osp.realpath(work_dir) \
+            and osp.isfile(local):
+        if logger is not None:
+            logger.warning(f'{record} names {path}, outside this work dir (a copied or moved '
+                           f'work dir): resuming from {local}')
+        return local
+    return path
+
+
 class _PortableHistoryBuffer(HistoryBuffer):
     """Pickles as a plain ``HistoryBuffer`` without its table of statistics
     functions: MMEngine 0.10.7 pickles ``HistoryBuffer.min`` ... as
@@ -187,6 +210,13 @@ class ETADCheckpointHook(CheckpointHook):
         if filename is None and resuming:
             filename = find_latest_checkpoint(runner.work_dir)
         what = _describe(missing, unexpected, shapes)
+        bad = set(missing) | {k for k, _, _ in shapes}
+        if not resuming and not self.strict_load and not [
+                k for k in unwrap(runner.model).state_dict() if k not in bad]:
+            raise CheckpointMismatchError(
+                f'strict_load=False, but no weight of checkpoint {filename} matches the model '
+                f'of this config ({what}): nothing would be loaded. Is it the checkpoint of '
+                'another model, or are its keys prefixed differently?')
         if resuming:
             raise CheckpointMismatchError(
                 f'cannot resume from checkpoint {filename}: it does not match the model '

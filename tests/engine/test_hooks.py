@@ -392,3 +392,30 @@ def test_isolated_spikes_and_disabled_check_do_not_stop(tmp_path):
         .spike_factor = None
     runner.train()
     assert osp.exists(tmp_path / 'b' / 'epoch_3.pth')
+
+
+def test_relaxed_load_from_that_matches_nothing_is_an_error(tmp_path):
+    """strict_load=False with no key in common loaded nothing and trained on
+    (issue 24, case 10)."""
+    path = str(tmp_path / 'other.pth')
+    torch.save({'state_dict': {'backbone.conv.weight': torch.zeros(3)}}, path)
+    with pytest.raises(CheckpointMismatchError, match='no weight of checkpoint .*other.pth'):
+        make_runner(tmp_path / 'w', epochs=1, load_from=path,
+                    ckpt=dict(strict_load=False)).train()
+
+
+def test_copied_work_dir_resumes_from_its_own_files(tmp_path):
+    """last_checkpoint holds an absolute path: a copy resumed from the original's
+    files (issue 24, case 10)."""
+    import shutil
+    from etad_mmaction.engine.checkpoint_hook import find_resume_checkpoint
+    make_runner(tmp_path / 'a', epochs=2).train()
+    shutil.copytree(tmp_path / 'a', tmp_path / 'b')
+    messages = []
+    logger = logging.getLogger('test_copied_work_dir')
+    logger.warning = messages.append
+    assert find_resume_checkpoint(str(tmp_path / 'a')) == str(tmp_path / 'a' / 'epoch_2.pth')
+    assert find_resume_checkpoint(str(tmp_path / 'b'), logger) == \
+        str(tmp_path / 'b' / 'epoch_2.pth')
+    assert 'a copied or moved work dir' in messages[0]
+    assert find_resume_checkpoint(str(tmp_path / 'c')) is None
