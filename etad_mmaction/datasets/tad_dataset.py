@@ -189,9 +189,8 @@ class TADFeatureDataset(BaseDataset):
     def _log_selection(self) -> None:
         from mmengine.logging import print_log
         sel = self._selection
-        dropped = sel['total'] - sel['kept']
-        if not dropped and sel['kept']:
-            return
+        if sel['kept'] and not sel['excluded'] and not sel['unlabelled']:
+            return      # only the subset's selection: nothing to report
         level = logging.WARNING if sel['kept'] == 0 or sel['unlabelled'] else logging.INFO
         print_log(f'{type(self).__name__}: {self.selection_summary()}',
                   logger='current', level=level)
