@@ -104,7 +104,10 @@ class NonFiniteCheckHook(Hook):
       above ``spike_factor`` times its running median (over the last
       ``spike_window`` iterations that were not spikes) for ``spike_patience``
       iterations in a row, a ``FloatingPointError`` names the iterations, the
-      values, the loss terms and the videos. One isolated spike is tolerated.
+      values, the loss terms and the videos. One isolated spike is tolerated;
+    * a training set that gives no iteration (empty, or smaller than one batch per
+      process with ``drop_last``) stops the run before training
+      (:func:`~etad_mmaction.engine.guards.check_train_iterations`).
 
     Costs one device-to-host read of the loss terms (``RuntimeInfoHook`` reads
     them for logging anyway) and, with ``check_grad``, one of the gradient norm
@@ -139,6 +142,9 @@ class NonFiniteCheckHook(Hook):
         self._spikes: dict = {}
 
     def before_train(self, runner) -> None:
+        # also for runs built without tools/train.py: no epoch of zero iterations
+        from .guards import check_train_iterations
+        check_train_iterations(runner)
         for h in self._handles:
             h.remove()
         self._handles = []

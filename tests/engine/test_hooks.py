@@ -419,3 +419,11 @@ def test_copied_work_dir_resumes_from_its_own_files(tmp_path):
         str(tmp_path / 'b' / 'epoch_2.pth')
     assert 'a copied or moved work dir' in messages[0]
     assert find_resume_checkpoint(str(tmp_path / 'c')) is None
+
+
+def test_runner_without_train_py_refuses_zero_iterations(tmp_path):
+    loader = dict(dataset=ToyDataset(), sampler=dict(type='DefaultSampler', shuffle=False),
+                  batch_size=8, num_workers=0, drop_last=True)
+    with pytest.raises(ValueError, match='has 4 samples.*batch_size=8 with drop_last=True'):
+        make_runner(tmp_path, train_dataloader=loader).train()
+    assert not glob.glob(str(tmp_path / '*.pth'))
