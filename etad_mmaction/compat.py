@@ -134,12 +134,57 @@ def _quiet_mmcv_lite_transformer() -> None:
     APPLIED.append('quiet_mmcv_lite')
 
 
+def torch_pair_problem(torch_version: str, torchvision_version: str):
+    """``(fatal, message)`` when torchvision was not built for the installed torch,
+    else None. Compares the distributions' versions only (torchvision is not
+    imported): a different build tag (``+cpu`` vs ``+cu121``) cannot load its ops
+    (``operator torchvision::nms does not exist`` on the first batch); torch 2.N
+    pairs with torchvision 0.(N+15)."""
+    t_base, _, t_tag = torch_version.partition('+')
+    v_base, _, v_tag = torchvision_version.partition('+')
+    fix = ('reinstall torchvision for this torch (the same index, e.g. `pip install '
+           f'torchvision --index-url https://download.pytorch.org/whl/{t_tag or "cpu"}`), '
+           'or torch and torchvision together')
+    if t_tag and v_tag and t_tag != v_tag:
+        return True, (f'torchvision {torchvision_version} was built for another torch build '
+                      f'({v_tag}) than the installed torch {torch_version} ({t_tag}): its '
+                      f'operators (nms, roi_align) cannot load. {fix}')
+    try:
+        t_major, t_minor = (int(x) for x in t_base.split('.')[:2])
+        v_major, v_minor = (int(x) for x in v_base.split('.')[:2])
+    except ValueError:
+        return None
+    if t_major == 2 and v_major == 0 and v_minor != t_minor + 15:
+        return False, (f'torchvision {torchvision_version} does not match torch '
+                       f'{torch_version} (torch 2.{t_minor} pairs with torchvision '
+                       f'0.{t_minor + 15}): {fix}')
+    return None
+
+
+def _check_torchvision() -> None:
+    """Name the package to reinstall when torch and torchvision do not match."""
+    try:
+        versions = (importlib.metadata.version('torch'),
+                    importlib.metadata.version('torchvision'))
+    except importlib.metadata.PackageNotFoundError:
+        return
+    problem = torch_pair_problem(*versions)
+    if problem is None:
+        return
+    fatal, message = problem
+    if fatal:
+        raise ImportError(f'etad_mmaction: {message}')
+    import warnings
+    warnings.warn(f'etad_mmaction: {message}', RuntimeWarning, stacklevel=3)
+
+
 def apply() -> List[str]:
     """Apply every needed workaround once; returns the names of those applied."""
     global _DONE
     if _DONE:
         return APPLIED
     _check_mmcv()
+    _check_torchvision()
     _stub_missing_drn()
     _disable_multimodal_under_transformers5()
     _allow_mmengine_checkpoint_types()

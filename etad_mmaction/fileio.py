@@ -91,3 +91,34 @@ def remove_dead_temporaries(folder: str, targets: Optional[set] = None) -> List[
             except FileNotFoundError:
                 pass
     return removed
+
+
+class OutputPathError(ValueError):
+    """An output path that would destroy an input or an existing file."""
+
+
+def check_output_path(dst: str, sources=(), force: bool = False) -> str:
+    """Check that writing ``dst`` destroys nothing; returns its absolute path.
+
+    Raises :class:`OutputPathError` when ``dst`` is one of ``sources`` (the same
+    file, also through symbolic or hard links, or a folder), or when it exists
+    and ``force`` is False (converters and other tools replace a file only with
+    ``--force``). ``force`` never allows overwriting a source.
+    """
+    dst_abs = osp.abspath(osp.expanduser(dst))
+    if osp.isdir(dst_abs):
+        raise OutputPathError(f'the output {dst} is a folder; give a file name')
+    for src in sources:
+        src_abs = osp.abspath(osp.expanduser(src))
+        same = osp.realpath(src_abs) == osp.realpath(dst_abs)
+        if not same and osp.exists(src_abs) and osp.exists(dst_abs):
+            same = osp.samefile(src_abs, dst_abs)     # hard links, bind mounts
+        if same:
+            raise OutputPathError(f'the output {dst} is the input {src}'
+                                  f'{"" if src_abs == dst_abs else " (the same file)"}: '
+                                  'writing it would destroy the input; give another output '
+                                  'path')
+    if osp.lexists(dst_abs) and not force:
+        raise OutputPathError(f'the output {dst} exists; pass --force to replace it, or '
+                              'give another output path')
+    return dst_abs

@@ -118,3 +118,20 @@ def test_import_is_quiet_with_mmcv_lite():
     lite, applied = out.stdout.split()[-2:]
     assert lite == applied
     assert 'MultiScaleDeformableAttention' not in out.stderr
+
+
+def test_torch_and_torchvision_pair_is_checked():
+    """A CPU torch with a CUDA torchvision died with 'operator torchvision::nms does
+    not exist' on the first batch (issue 24, case 12): named at import."""
+    from etad_mmaction.compat import torch_pair_problem
+    fatal, msg = torch_pair_problem('2.14.1+cpu', '0.29.1+cu130')
+    assert fatal and 'torchvision 0.29.1+cu130' in msg and 'torch 2.14.1+cpu' in msg
+    assert 'reinstall torchvision' in msg and 'whl/cpu' in msg
+    fatal, msg = torch_pair_problem('2.14.1', '0.28.0')
+    assert not fatal and 'pairs with torchvision 0.29' in msg
+    for pair in (('2.14.1+cu130', '0.29.1+cu130'), ('2.14.1', '0.29.0+cpu'),
+                 ('2.5.0a0+git1', '0.20.0a0'), ('garbage', '0.1')):
+        assert torch_pair_problem(*pair) is None, pair
+    import importlib.metadata
+    assert torch_pair_problem(importlib.metadata.version('torch'),
+                              importlib.metadata.version('torchvision')) is None

@@ -104,6 +104,8 @@ def detect_with_features(model, args, classifier):
 def main():
     args = parse_args()
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's)
     from etad_mmaction.apis import inference_detector, init_detector
     classifier = None
     if args.scores:

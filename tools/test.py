@@ -4,6 +4,7 @@ import os
 
 import etad_mmaction  # noqa: F401  (compat layer + registries, before mmaction.models)
 from etad_mmaction.engine import default_work_dir, setup_cpu_distributed
+from etad_mmaction.engine.launcher import QuietRunner, quiet_console, set_cpu_threads
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -24,6 +25,9 @@ def parse_args(argv=None):
                         help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')
+    parser.add_argument('--verbose', action='store_true',
+                        help='also print the environment and the full config on the console '
+                        '(they are always written to the log file)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -82,7 +86,15 @@ def main():
     check_output_paths(args)
     cfg = build_cfg(args)
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    threads = set_cpu_threads()     # train.py's thread policy
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = (Runner if args.verbose else QuietRunner).from_cfg(cfg)
+    quiet_console(runner, args.verbose)
+    if threads is not None:
+        runner.logger.info(f'CPU test with {threads} torch threads (half the cores; set '
+                           'OMP_NUM_THREADS to choose)')
     runner.test()
     for what, path in (('submission', args.out), ('raw predictions', args.dump)):
         if path and os.path.isfile(path):

@@ -2,12 +2,14 @@
 import argparse
 import logging
 import os
-import os.path as osp
 import warnings
 
 import etad_mmaction  # noqa: F401  (compat layer + registries, before mmaction.models)
 from etad_mmaction.engine import (apply_amp, apply_compile, default_work_dir,
                                   setup_cpu_distributed)
+from etad_mmaction.engine.launcher import QuietRunner, quiet_console, set_cpu_threads
+from etad_mmaction.engine.checkpoint_hook import find_resume_checkpoint
+from etad_mmaction.engine.guards import WorkDirLock, check_train_cfg, check_train_iterations
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop, Runner, find_latest_checkpoint
@@ -92,25 +94,6 @@ def check_schedule(cfg):
     return found
 
 
-def set_cpu_threads():
-    """Intra-op threads for CPU training when the user set none (``OMP_NUM_THREADS``).
-
-    PyTorch starts one thread per core; beside the dataloader workers, and on machines
-    whose cores other work shares, its OpenMP threads wait on each other at every
-    operation (docs/getting_started.md: on a busy 2-core machine training steps were
-    slower with 2 threads than with 1). Half the cores (at least 1) leaves room for the
-    workers. torchrun sets ``OMP_NUM_THREADS=1`` per process itself. Returns the
-    number set, or None when left alone (CUDA, or the variable is set)."""
-    import torch
-    if torch.cuda.is_available() or os.environ.get('OMP_NUM_THREADS'):
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') \
-        else (os.cpu_count() or 1)
-    threads = max(1, cores // 2)
-    torch.set_num_threads(threads)
-    return threads
-
-
 def merge_args(cfg, args):
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -138,41 +121,6 @@ def merge_args(cfg, args):
 
 
 
-class QuietRunner(Runner):
-    """The stock Runner, except that what it logs while it is built (the environment,
-    the config and the hook table: about 300 lines) goes to the log file only; the
-    console gets warnings and one line saying where the rest is."""
-
-    def __init__(self, *args, **kwargs):
-        self._console_levels = []
-        try:
-            super().__init__(*args, **kwargs)
-        finally:
-            for h, level in self._console_levels:
-                h.setLevel(level)
-        self.logger.info(f'work dir {self.work_dir}; environment, config and hooks in '
-                         f'{osp.join(self.log_dir, self.timestamp + ".log")} (--verbose '
-                         'prints them here)')
-
-    def _log_env(self, env_cfg):
-        # the first thing logged once the logger exists: quiet its console from here on
-        for h in self.logger.handlers:
-            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
-                self._console_levels.append((h, h.level))
-                h.setLevel(max(h.level, logging.WARNING))
-        super()._log_env(env_cfg)
-
-
-class _DropDeprecationNotices(logging.Filter):
-    """MMEngine's own CheckpointHook builds a FileClient; its deprecation notices
-    are not the user's to act on."""
-
-    NOTICES = ('"FileClient" will be deprecated', '"HardDiskBackend" is the alias')
-
-    def filter(self, record):
-        return not any(n in str(record.msg) for n in self.NOTICES)
-
-
 class FinishedRunNotice(Hook):
     """Says so when ``--resume`` finds a run that has already finished (MMEngine
     would otherwise return at once without a word)."""
@@ -192,16 +140,6 @@ class FinishedRunNotice(Hook):
                 'another --work-dir.')
 
 
-class _DropParamwiseDetails(logging.Filter):
-    """Console only: MMEngine's optimizer constructor logs one line per parameter
-    (options, and every frozen one it skips); they stay in the log file."""
-
-    PARTS = ('paramwise_options -- ', 'since its requires_grad=False')
-
-    def filter(self, record):
-        return not any(p in str(record.msg) for p in self.PARTS)
-
-
 def build_runner(cfg, args):
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
@@ -209,11 +147,7 @@ def build_runner(cfg, args):
         runner = Runner.from_cfg(cfg)
     else:
         runner = QuietRunner.from_cfg(cfg)
-    runner.logger.addFilter(_DropDeprecationNotices())
-    if not args.verbose:
-        for h in runner.logger.handlers:
-            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
-                h.addFilter(_DropParamwiseDetails())
+    quiet_console(runner, args.verbose)
     if cfg.get('resume'):
         runner.register_hook(FinishedRunNotice())
         if cfg.get('load_from') is None and find_latest_checkpoint(cfg.work_dir) is None:
@@ -222,20 +156,41 @@ def build_runner(cfg, args):
     return runner
 
 
+def work_dir_lock(cfg):
+    """The work dir's lock (rank 0 of a multi-process run; other ranks: None)."""
+    if int(os.environ.get('RANK', '0')) != 0 or '://' in str(cfg.work_dir):
+        return None
+    return WorkDirLock(cfg.work_dir, logger=logging.getLogger('etad_mmaction.train'))
+
+
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_train_cfg(cfg)
     check_schedule(cfg)
     threads = set_cpu_threads()
-    setup_cpu_distributed(cfg, args.launcher)
-    runner = build_runner(cfg, args)
-    if threads is not None:
-        runner.logger.info(f'CPU training with {threads} torch threads (half the cores; '
-                           'set OMP_NUM_THREADS to choose)')
-    runner.train()
-    if cfg.get('test_dataloader') is not None and cfg.get('test_evaluator') is not None \
-            and cfg.get('test_after_train', False):
-        runner.test()
+    lock = work_dir_lock(cfg)
+    if lock is not None:
+        logging.basicConfig(format='%(levelname)s: %(message)s')
+        lock.acquire()
+    try:
+        setup_cpu_distributed(cfg, args.launcher)
+        if cfg.get('resume') and cfg.get('load_from') is None:
+            # last_checkpoint's file, or the work dir's own one in a copied work dir
+            cfg.load_from = find_resume_checkpoint(
+                cfg.work_dir, logging.getLogger('etad_mmaction.train'))
+        runner = build_runner(cfg, args)
+        if threads is not None:
+            runner.logger.info(f'CPU training with {threads} torch threads (half the cores; '
+                               'set OMP_NUM_THREADS to choose)')
+        check_train_iterations(runner)
+        runner.train()
+        if cfg.get('test_dataloader') is not None and cfg.get('test_evaluator') is not None \
+                and cfg.get('test_after_train', False):
+            runner.test()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == '__main__':

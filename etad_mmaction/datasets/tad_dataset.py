@@ -1,5 +1,6 @@
 """Base class of the pre-extracted-feature TAD datasets (paper App. B.1)."""
 import copy
+import logging
 from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
@@ -139,19 +140,60 @@ class TADFeatureDataset(BaseDataset):
             else self._metainfo.get('classes')
         classes = resolve_classes(records, file_classes, spec, source)
         self._metainfo['classes'] = tuple(classes)
+        total = len(records)
+        held = sorted({r.subset for r in records if r.subset is not None})
+        not_in_subset = excluded_n = 0
         if self.subset is not None:
             if records and all(r.subset is None for r in records):
                 raise ValueError(f'{source} has no subsets; pass subset_file (a csv '
                                  'with "video" and "subset" columns) or subset=None')
-            records = [r for r in records if r.subset in self.subset]
+            kept = [r for r in records if r.subset in self.subset]
+            not_in_subset, records = len(records) - len(kept), kept
         excluded = load_id_list(self.exclude_videos)
         if excluded:
             index = build_id_index(excluded)
-            records = [r for r in records if lookup_id(index, r.raw_id) is None]
+            kept = [r for r in records if lookup_id(index, r.raw_id) is None]
+            excluded_n, records = len(records) - len(kept), kept
         clean_records(records, source, self.min_segment_length)
+        unlabelled = 0
         if not self.test_mode:
-            records = [r for r in records if len(r.segments) > 0]
+            kept = [r for r in records if len(r.segments) > 0]
+            unlabelled, records = len(records) - len(kept), kept
+        self._selection = dict(source=source, total=total, subsets=held, kept=len(records),
+                               not_in_subset=not_in_subset, excluded=excluded_n,
+                               unlabelled=unlabelled)
+        self._log_selection()
         return records
+
+    def selection_summary(self) -> Optional[str]:
+        """How many videos of the annotation file were kept, and why the others
+        were dropped (None before loading)."""
+        sel = getattr(self, '_selection', None)
+        if sel is None:
+            return None
+        subset = 'all subsets' if self.subset is None else f'subset {self.subset}'
+        text = (f'{sel["kept"]} of the {sel["total"]} videos of {sel["source"]} kept '
+                f'({subset}; the file holds subsets {sel["subsets"]})')
+        dropped = []
+        if sel['not_in_subset']:
+            dropped.append(f'{sel["not_in_subset"]} not in {subset}')
+        if sel['excluded']:
+            dropped.append(f'{sel["excluded"]} in exclude_videos')
+        if sel['unlabelled']:
+            dropped.append(f'{sel["unlabelled"]} without annotations (kept only with '
+                           'test_mode=True)')
+        if dropped:
+            text += '; dropped: ' + ', '.join(dropped)
+        return text
+
+    def _log_selection(self) -> None:
+        from mmengine.logging import print_log
+        sel = self._selection
+        if sel['kept'] and not sel['excluded'] and not sel['unlabelled']:
+            return      # only the subset's selection: nothing to report
+        level = logging.WARNING if sel['kept'] == 0 or sel['unlabelled'] else logging.INFO
+        print_log(f'{type(self).__name__}: {self.selection_summary()}',
+                  logger='current', level=level)
 
     def media_locator(self) -> Callable[[str], dict]:
         """``raw video id -> the data-info keys of its media``: here the feature

@@ -1,9 +1,10 @@
-from .checkpoint_hook import CheckpointMismatchError, ETADCheckpointHook
+from .checkpoint_hook import CheckpointMismatchError, ETADCheckpointHook, ResumeStateError
 from .hooks import ETADCompileHook, ETADSamplingHook, NonFiniteCheckHook
 from .launcher import apply_amp, apply_compile, default_work_dir, setup_cpu_distributed
 from .optim_wrappers import CPUBf16OptimWrapper
 
 __all__ = ['ETADSamplingHook', 'ETADCompileHook', 'apply_compile', 'ETADCheckpointHook',
            'NonFiniteCheckHook',
-           'CheckpointMismatchError', 'CPUBf16OptimWrapper', 'apply_amp', 'default_work_dir',
+           'CheckpointMismatchError', 'ResumeStateError', 'CPUBf16OptimWrapper', 'apply_amp',
+           'default_work_dir',
            'setup_cpu_distributed']

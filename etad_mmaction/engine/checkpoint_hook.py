@@ -52,6 +52,50 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint whose keys or shapes differ from the model of the config."""
 
 
+class ResumeStateError(RuntimeError):
+    """``--resume`` from a checkpoint without the optimizer or scheduler state
+    (a ``best_*.pth``, or a run saved with ``save_optimizer=False``)."""
+
+
+def _resume_candidates(filename: Optional[str], work_dir: str) -> list:
+    """Epoch / iteration checkpoints (with optimizer state) beside ``filename``
+    and in ``work_dir``, newest first."""
+    found = []
+    for folder in {osp.dirname(osp.abspath(filename)) if filename else None, work_dir}:
+        if folder and osp.isdir(folder):
+            for name in os.listdir(folder):
+                m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', name)
+                if m:
+                    found.append((int(m.group(2)), osp.join(folder, name)))
+    return [p for _, p in sorted(set(found), reverse=True)]
+
+
+def check_resume_state(checkpoint: dict, filename: Optional[str], work_dir: str,
+                       needs_scheduler: bool) -> None:
+    """Refuse to resume from a checkpoint that lacks the optimizer state (or the
+    scheduler state while the config has schedulers): MMEngine would resume the
+    epoch counter with a fresh optimizer and the undecayed learning rate, and end
+    with other parameters without a word."""
+    missing = []
+    if 'optimizer' not in checkpoint:
+        missing.append('the optimizer state')
+    if needs_scheduler and 'param_schedulers' not in checkpoint:
+        missing.append('the learning-rate scheduler state')
+    if not missing:
+        return
+    others = [p for p in _resume_candidates(filename, work_dir)
+              if osp.abspath(p) != osp.abspath(filename or '')]
+    hint = (f'resume from {others[0]} (it has them)' if others else
+            'resume from an epoch_N.pth / iter_N.pth written with the optimizer state '
+            '(default_hooks.checkpoint.save_optimizer=True)')
+    raise ResumeStateError(
+        f'cannot resume from {filename}: it holds the weights but not '
+        f'{" nor ".join(missing)} (best_*.pth checkpoints hold weights only); resuming '
+        'would restart the optimizer and the learning-rate schedule and give other '
+        f'results. Instead, {hint}; or, to start a new run from these weights, use '
+        f'--cfg-options load_from={filename} without --resume')
+
+
 def compare_state_dicts(ckpt_state: dict, model_state: dict):
     """``(missing, unexpected, shape mismatches)`` of a checkpoint for a model."""
     state = {re.sub(r'^module\.', '', k): v for k, v in ckpt_state.items()}
@@ -73,6 +117,29 @@ def _describe(missing, unexpected, shapes, limit: int = 5) -> str:
     if unexpected:
         parts.append(f'{len(unexpected)} not in the model ({unexpected[:limit]})')
     return '; '.join(parts)
+
+
+def find_resume_checkpoint(work_dir: str, logger=None) -> Optional[str]:
+    """The checkpoint ``--resume`` (auto) continues from: ``last_checkpoint``'s
+    file, read like MMEngine's ``find_latest_checkpoint`` but, when it names a
+    file of another folder (the work dir was copied or moved: MMEngine records
+    absolute paths) and the work dir holds a file of that name, that file, with
+    a warning. None when the work dir has no ``last_checkpoint``."""
+    record = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(record):
+        return None
+    with open(record) as f:
+        path = f.read().strip()
+    if not path or '://' in path:
+        return path or None
+    local = osp.join(work_dir, osp.basename(path))
+    if osp.realpath(osp.dirname(osp.abspath(path))) != osp.realpath(work_dir) \
+            and osp.isfile(local):
+        if logger is not None:
+            logger.warning(f'{record} names {path}, outside this work dir (a copied or moved '
+                           f'work dir): resuming from {local}')
+        return local
+    return path
 
 
 class _PortableHistoryBuffer(HistoryBuffer):
@@ -129,6 +196,11 @@ class ETADCheckpointHook(CheckpointHook):
             else None
         if not isinstance(state, dict):
             return
+        if getattr(runner, '_resume', False) and runner.train_loop is not None:
+            filename = getattr(runner, '_load_from', None) or \
+                find_latest_checkpoint(runner.work_dir)
+            check_resume_state(checkpoint, filename, runner.work_dir,
+                               bool(getattr(runner, 'param_schedulers', None)))
         missing, unexpected, shapes = compare_state_dicts(state, unwrap(runner.model)
                                                           .state_dict())
         if not (missing or unexpected or shapes):
@@ -138,6 +210,13 @@ class ETADCheckpointHook(CheckpointHook):
         if filename is None and resuming:
             filename = find_latest_checkpoint(runner.work_dir)
         what = _describe(missing, unexpected, shapes)
+        bad = set(missing) | {k for k, _, _ in shapes}
+        if not resuming and not self.strict_load and not [
+                k for k in unwrap(runner.model).state_dict() if k not in bad]:
+            raise CheckpointMismatchError(
+                f'strict_load=False, but no weight of checkpoint {filename} matches the model '
+                f'of this config ({what}): nothing would be loaded. Is it the checkpoint of '
+                'another model, or are its keys prefixed differently?')
         if resuming:
             raise CheckpointMismatchError(
                 f'cannot resume from checkpoint {filename}: it does not match the model '

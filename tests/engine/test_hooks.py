@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from torch import nn
 
 import etad_mmaction  # noqa: F401  (registers the hooks)
-from etad_mmaction.engine import CheckpointMismatchError
+from etad_mmaction.engine import CheckpointMismatchError, ResumeStateError
 
 SCORES = {1: 0.5, 2: 0.9, 3: 0.7}   # validation score after each epoch (1-based)
 
@@ -328,3 +328,102 @@ def test_temporaries_of_dead_runs_are_removed(tmp_path):
         p.write_bytes(b'partial')
     make_runner(tmp_path, epochs=1).train()
     assert not any(p.exists() for p in stale) and live.exists()
+
+
+def test_resume_from_a_best_checkpoint_is_refused(tmp_path):
+    """best_*.pth holds weights only: resuming it would restart AdamW and the
+    schedule (issue 24, case 1)."""
+    make_runner(tmp_path, epochs=2,
+                param_scheduler=dict(type='MultiStepLR', milestones=[1], by_epoch=True)).train()
+    best = str(tmp_path / 'best_score_epoch_2.pth')
+    with pytest.raises(ResumeStateError) as err:
+        make_runner(tmp_path, epochs=3, resume=True, load_from=best,
+                    param_scheduler=dict(type='MultiStepLR', milestones=[1],
+                                         by_epoch=True)).train()
+    msg = str(err.value)
+    assert best in msg and 'optimizer state' in msg and 'scheduler state' in msg
+    assert str(tmp_path / 'epoch_2.pth') in msg and f'load_from={best}' in msg
+    # the epoch checkpoint resumes
+    make_runner(tmp_path, epochs=3, resume=True, load_from=str(tmp_path / 'epoch_2.pth'),
+                param_scheduler=dict(type='MultiStepLR', milestones=[1], by_epoch=True)).train()
+    assert osp.exists(tmp_path / 'epoch_3.pth')
+
+
+class SpikeModel(ToyModel):
+    """Finite losses ``scale`` x larger at the training steps in ``spikes``
+    (1-based), as a far too high learning rate gives (issue 24, case 2)."""
+
+    def __init__(self, spikes, scale=1e6, grad_only=False):
+        super().__init__()
+        self.spikes, self.scale, self.grad_only, self.steps = set(spikes), scale, grad_only, 0
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = super().forward(inputs, data_samples, mode)
+        if mode == 'loss':
+            self.steps += 1
+            if self.steps in self.spikes:
+                if self.grad_only:
+                    out['loss_fit'].register_hook(lambda g: g * self.scale)
+                else:
+                    out['loss_fit'] = out['loss_fit'] * self.scale
+        return out
+
+
+def test_finite_divergence_stops_the_run(tmp_path):
+    with pytest.raises(FloatingPointError) as err:
+        make_runner(tmp_path, model=SpikeModel(range(2, 7)), lr=0.0).train()
+    msg = str(err.value)
+    assert 'diverged at iteration 2' in msg and '3 iterations (2 to 4' in msg
+    assert 'loss stayed above 100 x its running median' in msg and "'loss_fit'" in msg
+    assert "'v2'" in msg and 'optim_wrapper.optimizer.lr' in msg
+    assert best_files(tmp_path) == ['best_score_epoch_1.pth']     # no later "best"
+
+
+def test_gradient_norm_divergence_stops_the_run(tmp_path):
+    with pytest.raises(FloatingPointError, match='gradient norm stayed above 100 x'):
+        make_runner(tmp_path, model=SpikeModel(range(3, 7), grad_only=True),
+                    lr=0.0).train()
+
+
+def test_isolated_spikes_and_disabled_check_do_not_stop(tmp_path):
+    make_runner(tmp_path / 'a', model=SpikeModel([2, 3, 5]), lr=0.0).train()
+    runner = make_runner(tmp_path / 'b', model=SpikeModel(range(2, 7)), lr=0.0)
+    runner.hooks[[type(h).__name__ for h in runner.hooks].index('NonFiniteCheckHook')] \
+        .spike_factor = None
+    runner.train()
+    assert osp.exists(tmp_path / 'b' / 'epoch_3.pth')
+
+
+def test_relaxed_load_from_that_matches_nothing_is_an_error(tmp_path):
+    """strict_load=False with no key in common loaded nothing and trained on
+    (issue 24, case 10)."""
+    path = str(tmp_path / 'other.pth')
+    torch.save({'state_dict': {'backbone.conv.weight': torch.zeros(3)}}, path)
+    with pytest.raises(CheckpointMismatchError, match='no weight of checkpoint .*other.pth'):
+        make_runner(tmp_path / 'w', epochs=1, load_from=path,
+                    ckpt=dict(strict_load=False)).train()
+
+
+def test_copied_work_dir_resumes_from_its_own_files(tmp_path):
+    """last_checkpoint holds an absolute path: a copy resumed from the original's
+    files (issue 24, case 10)."""
+    import shutil
+    from etad_mmaction.engine.checkpoint_hook import find_resume_checkpoint
+    make_runner(tmp_path / 'a', epochs=2).train()
+    shutil.copytree(tmp_path / 'a', tmp_path / 'b')
+    messages = []
+    logger = logging.getLogger('test_copied_work_dir')
+    logger.warning = messages.append
+    assert find_resume_checkpoint(str(tmp_path / 'a')) == str(tmp_path / 'a' / 'epoch_2.pth')
+    assert find_resume_checkpoint(str(tmp_path / 'b'), logger) == \
+        str(tmp_path / 'b' / 'epoch_2.pth')
+    assert 'a copied or moved work dir' in messages[0]
+    assert find_resume_checkpoint(str(tmp_path / 'c')) is None
+
+
+def test_runner_without_train_py_refuses_zero_iterations(tmp_path):
+    loader = dict(dataset=ToyDataset(), sampler=dict(type='DefaultSampler', shuffle=False),
+                  batch_size=8, num_workers=0, drop_last=True)
+    with pytest.raises(ValueError, match='has 4 samples.*batch_size=8 with drop_last=True'):
+        make_runner(tmp_path, train_dataloader=loader).train()
+    assert not glob.glob(str(tmp_path / '*.pth'))

@@ -1,5 +1,9 @@
-"""Test-only hook: every rank saves its final parameters to ``work_dir``."""
+"""Test-only hooks: every rank saves its final parameters to ``work_dir``; with
+``ETAD_TEST_KILL=RANK:ITER`` in the environment, that rank kills itself (SIGKILL)
+before global iteration ITER (0-based), as a crashed or OOM-killed process would."""
+import os
 import os.path as osp
+import signal
 
 import torch
 from mmengine.dist import get_rank
@@ -11,6 +15,15 @@ from mmaction.registry import HOOKS
 
 @HOOKS.register_module()
 class ParamDumpHook(Hook):
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        kill = os.environ.get('ETAD_TEST_KILL')
+        if kill:
+            rank, it = (int(x) for x in kill.split(':'))
+            if get_rank() == rank and runner.iter == it:
+                with open(osp.join(runner.work_dir, f'killed_rank{rank}'), 'w') as f:
+                    f.write(str(os.getpid()))
+                os.kill(os.getpid(), signal.SIGKILL)
 
     def after_train(self, runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model

@@ -62,6 +62,9 @@ def test_test_tool_reproduces_validation(trained, tmp_path):
                     '--work-dir', str(tmp_path / 'test'), '--out', out_json, '--dump', dump,
                     '--cfg-options', *data_opts(trained['data_root'])])
     assert final_metrics(log) == pytest.approx(val_avg, abs=1e-9)
+    # as quiet as train.py: the environment and the config go to the log file only
+    assert 'System environment' not in log and 'Config:' not in log
+    assert len(log.splitlines()) < 40, log
     sub = json.load(open(out_json))
     assert set(sub) >= {'version', 'results', 'external_data'} and len(sub['results']) == 8
     assert osp.getsize(dump) > 0

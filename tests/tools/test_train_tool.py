@@ -2,6 +2,7 @@
 and a word when --resume finds a finished run."""
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -106,3 +107,47 @@ def test_quiet_console_and_resume_of_a_finished_run(tmp_path):
 
     again = run_train(['--work-dir', work, '--no-validate', '--resume', *opts], tmp_path)
     assert 'already finished' in again and 'Epoch(train)' not in again
+
+
+def run_train_failing(args, cwd):
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), TINY, *args],
+                         cwd=cwd, capture_output=True, text=True, env=env, timeout=900)
+    assert out.returncode != 0, out.stdout[-2000:]
+    return out.stderr
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    return tmp_path_factory.mktemp('tiny') / 'data'
+
+
+@pytest.mark.parametrize('option,expected', [
+    ('train_dataloader.batch_size=64', 'the training set has 32 samples, 32 per process with '
+     '1 process(es), fewer than train_dataloader.batch_size=64 with drop_last=True'),
+    ('train_dataloader.dataset.subset=train', "no training videos: 0 of the 40 videos of"),
+])
+def test_runs_that_would_train_nothing_stop_before_training(tmp_path, tiny_data, option,
+                                                             expected):
+    """Issue 24, cases 3 and 4: MMEngine trained 0 iterations (or died in its
+    sampler) and saved the initial weights as "best"."""
+    work = tmp_path / 'work'
+    err = run_train_failing(['--work-dir', str(work), '--cfg-options',
+                             f'train_dataloader.dataset.data_root={tiny_data}',
+                             f'val_dataloader.dataset.data_root={tiny_data}',
+                             option], tmp_path)
+    assert expected in err, err[-3000:]
+    assert not list(work.glob('*.pth')) and not (work / '.train.lock').exists()
+
+
+def test_max_epochs_zero_and_a_held_work_dir_are_refused(tmp_path):
+    """Issue 24, cases 5 and 6 through tools/train.py (before anything is built)."""
+    err = run_train_failing(['--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                             'train_cfg.max_epochs=0'], tmp_path)
+    assert 'train_cfg.max_epochs=0 trains nothing' in err
+    (tmp_path / 'w').mkdir(exist_ok=True)
+    (tmp_path / 'w' / '.train.lock').write_text(
+        f'pid={os.getpid()}\nstart=None\nhost={socket.gethostname()}\nsince=now\n')
+    err = run_train_failing(['--work-dir', str(tmp_path / 'w')], tmp_path)
+    assert f'another training run uses the work dir {tmp_path / "w"} (pid {os.getpid()}' in err
+    assert (tmp_path / 'w' / '.train.lock').exists()       # the holder's lock is kept

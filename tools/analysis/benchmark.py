@@ -235,7 +235,8 @@ def environment(device: str) -> dict:
     env = dict(date=datetime.date.today().isoformat(), python=platform.python_version(),
                torch=torch.__version__, mmengine=mmengine.__version__,
                mmaction2=mmaction.__version__, device=device,
-               threads=torch.get_num_threads())
+               threads=torch.get_num_threads(),
+               omp_num_threads=os.environ.get('OMP_NUM_THREADS'))
     commit = code_commit()
     if commit:
         env['commit'] = commit
@@ -496,6 +497,9 @@ def _write(res: dict, name: str, out=None, quiet=False) -> None:
 
 
 def main():
+    sys.path.insert(0, ROOT)
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's), workers included
     if len(sys.argv) >= 3 and sys.argv[1] == '_worker':
         specs = json.loads(sys.argv[2])
         if len(specs) > 1:

@@ -112,6 +112,8 @@ def main():
     parser.add_argument('--out', default=None, help='JSON file for the results')
     args = parser.parse_args()
     import etad_mmaction  # noqa: F401  (mmaction2 workarounds)
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's)
     from mmengine.config import Config
     from mmengine.runner import Runner
     from etad_mmaction.datasets.synthetic import ensure_synthetic_dataset
@@ -131,8 +133,9 @@ def main():
     metrics = runner.test()
     test_s = time.perf_counter() - t0
     summary = detection_map(etad_cfg, proposals)
+    from etad_mmaction.engine.launcher import thread_record
     result = dict(etad_config=args.etad_config, batch=args.batch, epochs=args.epochs,
-                  bmn_train_s=train_s, bmn_test_s=test_s,
+                  threads=thread_record(), bmn_train_s=train_s, bmn_test_s=test_s,
                   bmn_ar_an={k: float(v) for k, v in metrics.items()},
                   **{f'bmn_{k}': v for k, v in summary.items()})
     text = json.dumps(result, indent=2)

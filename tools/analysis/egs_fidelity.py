@@ -290,6 +290,8 @@ def main():
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     import etad_mmaction  # noqa: F401
     from mmengine.runner import Runner
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's)
     from benchmark import environment
     data = osp.join(args.work_dir, 'data')
     t0 = time.perf_counter()

@@ -156,6 +156,8 @@ def main():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's)
     meta = make_data(args.data_root, args.videos)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)

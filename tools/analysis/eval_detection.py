@@ -9,7 +9,9 @@ THUMOS/ActionFormer json (auto-detected). Defaults: ``--protocol thumos`` and
 ``--subset Test`` for THUMOS files, ``anet`` / ``validation`` otherwise.
 Output values are fractions in [0, 1]; ``num_classes`` counts the classes with
 ground truth in the subset (the mean runs over those). NaN/Inf scores or
-segments, inverted segments and tIoU thresholds outside (0, 1] are errors;
+segments, a score that is not a number, a segment that is not 2 numbers, ground
+truth that starts after its video ends, a file without any prediction and tIoU
+thresholds outside (0, 1] are errors;
 predictions of videos outside the subset are false positives (warned on stderr).
 """
 import argparse
@@ -71,6 +73,10 @@ def main(argv=None):
     gt = F.load_ground_truth(args.ground_truth, subset=subset,
                              video_info_file=args.video_info, blocked=blocked)
     preds = F.load_predictions(args.predictions)
+    if not any(preds.values()):
+        raise ValueError(f'{args.predictions}: "results" holds no prediction '
+                         f'({len(preds)} videos, 0 detections): every AP would be 0.0; is it '
+                         'the right file?')
     res = F.mean_average_precision(gt, preds, tiou_thresholds=args.tiou,
                                    protocol=protocol, blocked=blocked, warn=False)
     if res['num_ignored']:

@@ -92,6 +92,8 @@ def main():
     parser.add_argument('--batch-samplers', nargs='*', default=['FPSSampler', 'DPPSampler'])
     parser.add_argument('--out', help='also write the JSON here')
     args = parser.parse_args()
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's)
     env = {key: os.environ.get(key) for key in THREAD_ENV}
     result = dict(settings=dict(vars(args), torch_threads=torch.get_num_threads(), env=env))
     for level, ratio in (('proposals', args.proposal_ratio), ('snippets', args.snippet_ratio)):

@@ -99,6 +99,8 @@ def main():
     parser.add_argument('--inference-batch', type=int, default=0)
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
     res = dict(env=environment(args.device), command=' '.join(['python'] + sys.argv),

@@ -5,7 +5,11 @@
 
 Opens each video's features once (the same reader training uses) and lists
 every missing, unreadable (truncated, damaged, not an array), non-finite or
-wrongly sized file, naming the video and the path. Exits 1 if any is bad.
+wrongly sized file, naming the video and the path. A split that selects no
+video (a subset name not in the annotation file, every video without
+annotations) is an error too, naming the subset, the file and the subsets it
+holds; videos left out of a split are counted with the reason. Exits 1 if any
+is bad.
 """
 import argparse
 import sys
@@ -54,14 +58,23 @@ def main(argv=None) -> int:
             print(f'{split}: cannot check: {type(err).__name__}: {err}')
             bad += 1
             continue
+        summary = dataset.selection_summary() if hasattr(dataset, 'selection_summary') \
+            else None
+        if checked == 0:
+            print(f'{split}: no videos to check: {summary or "the dataset is empty"}; fix '
+                  f'{split}_dataloader.dataset (subset, ann_file, exclude_videos)')
+            bad += 1
+            continue
         bad += len(errors)
         status = 'ok' if not errors else f'{len(errors)} bad'
         print(f'{split}: {checked} videos checked, {status}')
+        if summary and 'dropped' in summary:
+            print(f'  {summary}')
         for msg in errors:
             print(f'  {msg}')
     if bad:
-        print(f'{bad} bad feature file(s); fix or exclude them (exclude_videos=) '
-              'before training', file=sys.stderr)
+        print(f'{bad} problem(s): bad feature files (fix or exclude them with '
+              'exclude_videos=) or empty splits; fix them before training', file=sys.stderr)
         return 1
     return 0
 

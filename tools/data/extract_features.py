@@ -150,6 +150,8 @@ def remove_leftovers(out_dir: str, videos) -> None:
 def main(argv=None):
     args = parse_args(argv)
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    from etad_mmaction.engine.launcher import set_cpu_threads
+    set_cpu_threads()  # the one thread policy (tools/train.py's)
     rank, world = 0, 1
     device = args.device
     if args.launcher == 'pytorch':

@@ -22,11 +22,18 @@ def parse_args(argv=None):
                         help='check that DST loads strictly into this config '
                              '(default: configs/etad/etad-official_1xb16-6e_anet-tsp-feature.py '
                              'next to this tool)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace DST when it exists (never when it is SRC)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from etad_mmaction.fileio import OutputPathError, check_output_path
+    try:
+        check_output_path(args.dst, sources=[args.src], force=args.force)
+    except OutputPathError as err:
+        raise SystemExit(f'error: {err}') from None
     import etad_mmaction  # noqa: F401  (registers the modules)
     from etad_mmaction.models.converters import convert_official_state_dict
     from mmaction.registry import MODELS

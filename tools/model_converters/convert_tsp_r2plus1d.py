@@ -24,6 +24,8 @@ def parse_args(argv=None):
     parser.add_argument('--unsafe-load', action='store_true',
                         help='load SRC with weights_only=False (only for a file you trust, if '
                              'it holds Python objects that the safe loader refuses)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace DST when it exists (never when it is SRC)')
     return parser.parse_args(argv)
 
 
@@ -44,6 +46,11 @@ def load_source(path: str, unsafe: bool = False):
 
 def main(argv=None):
     args = parse_args(argv)
+    from etad_mmaction.fileio import OutputPathError, check_output_path
+    try:
+        check_output_path(args.dst, sources=[args.src], force=args.force)
+    except OutputPathError as err:
+        raise SystemExit(f'error: {err}') from None
     import torch
 
     import etad_mmaction

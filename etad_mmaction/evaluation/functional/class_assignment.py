@@ -41,6 +41,9 @@ def assign_classes(segments, scores, classifier_scores=None,
         raise ValueError('class_names are needed to label detections with classifier scores')
     if len(class_names) != len(cls):
         raise ValueError(f'{len(cls)} classifier scores but {len(class_names)} class names')
+    if top_k == 0:
+        raise ValueError('top_k=0 assigns no class, so no detection is kept; use a positive '
+                         'number of classes per proposal (or -1 for all)')
     k = len(cls) if top_k is None or top_k < 0 else min(int(top_k), len(cls))
     top = np.argsort(-cls, kind='stable')[:k]
     det_scores = (sc[:, None] * cls[top][None, :]).reshape(-1)

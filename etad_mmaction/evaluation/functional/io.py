@@ -122,6 +122,24 @@ def _parse_annotations(anns, path: str, vid: str):
     return np.asarray(segs, dtype=np.float64).reshape(-1, 2), labels
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _check_duration(path: str, vid: str, segs: np.ndarray, duration) -> None:
+    """Ground truth that starts after the video ends cannot be matched by any
+    prediction: an error naming the annotation (ends slightly past the duration,
+    common in ActivityNet, are kept)."""
+    if duration is None or not len(segs):
+        return
+    late = np.nonzero(segs[:, 0] > float(duration))[0]
+    if len(late):
+        i = int(late[0])
+        raise ValueError(f'{path}: video {vid!r} annotation {i} has segment '
+                         f'{segs[i].tolist()}, which starts after the video ends (duration '
+                         f'{float(duration):g} s); fix the segment or the duration')
+
+
 def _add_video(out, vid, duration, subset, segs, labels):
     if vid in out:  # the same video listed with and without ``v_``
         prev = out[vid]
@@ -171,6 +189,7 @@ def load_ground_truth(path: str, subset: Optional[str] = None,
                 continue
             segs, labels = _parse_annotations(v.get('annotations', []), path, raw_vid)
             dur = v.get('duration')
+            _check_duration(path, raw_vid, segs, dur)
             _add_video(out, vid, None if dur is None else float(dur), vsub, segs, labels)
     else:
         subsets = None
@@ -198,6 +217,7 @@ def load_ground_truth(path: str, subset: Optional[str] = None,
                 continue
             segs, labels = _parse_annotations(v['annotations'], path, raw_vid)
             dur = v.get('duration_second', v.get('duration'))
+            _check_duration(path, raw_vid, segs, dur)
             _add_video(out, vid, None if dur is None else float(dur), vsub, segs, labels)
     if subset is not None and subset not in subsets_seen:
         raise ValueError(f'{path}: no video in subset {subset!r}; subsets in the file: '
@@ -232,16 +252,24 @@ def load_predictions(path: str, require_label: bool = True) -> Dict[str, List[di
         lst = out.setdefault(vid, [])
         for i, p in enumerate(preds):
             try:
-                entry = dict(score=float(p['score']),
-                             segment=[float(p['segment'][0]), float(p['segment'][1])])
+                score, seg = p['score'], p['segment']
+                # numbers only: float('0.9') or the first 2 of 3 numbers changed results
+                if not _is_number(score):
+                    raise TypeError(f'score must be a number, got {type(score).__name__}')
+                if not isinstance(seg, (list, tuple)) or len(seg) != 2 \
+                        or not all(_is_number(x) for x in seg):
+                    raise TypeError('segment must be [start, end] (2 numbers)')
+                entry = dict(score=float(score), segment=[float(seg[0]), float(seg[1])])
                 if 'label' in p:
                     entry['label'] = str(p['label'])
                 elif require_label:
                     raise KeyError('label')
             except (KeyError, TypeError, IndexError, ValueError) as exc:
+                why = f' ({exc})' if isinstance(exc, TypeError) and str(exc)[:5] in (
+                    'score', 'segme') else ''
                 raise ValueError(f'{path}: results[{raw_vid!r}][{i}] is malformed (needs '
-                                 f'"score", "segment"{", label" if require_label else ""}'
-                                 f'): {p!r}') from exc
+                                 f'"score", "segment"{", label" if require_label else ""})'
+                                 f'{why}: {p!r}') from exc
             lst.append(entry)
     return out
 

@@ -106,6 +106,12 @@ class TADMetric(BaseMetric):
             raise ValueError(f"metric_type must be 'detection' or 'proposal', got {metric_type!r}")
         if nms_cfg is not None and nms_cfg.get('type', 'soft_nms') not in ('soft_nms', 'nms'):
             raise ValueError(f"nms_cfg type must be 'soft_nms' or 'nms', got {nms_cfg!r}")
+        for key, value in (('top_k', top_k), ('top_k_classes', top_k_classes)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value == 0):
+                raise ValueError(f'TADMetric: {key}={value!r} keeps no detection; set '
+                                 f'test_evaluator.{key} (and val_evaluator.{key}) to a '
+                                 'positive integer (-1: all)')
         self.metric_type = metric_type
         self.protocol = protocol
         self.tiou_thresholds = get_tiou_thresholds(protocol, tiou_thresholds)
