@@ -91,11 +91,10 @@ def test_pip_extras_exist():
             assert set(group.split(',')) <= extras, f'{page}: {cmd}'
 
 
-def test_mim_recipe_matches_the_mim_test():
-    from test_mim import MIM_PACKAGES
+def test_mim_recipe_matches_the_mim_test(mim_packages):
     cmds = [c for p, c, _ in ALL if '--target .venv-mim' in c]
     assert cmds
     for cmd in cmds:
         w = words(cmd)
         packages = w[w.index('.venv-mim') + 1:]
-        assert packages == MIM_PACKAGES
+        assert packages == mim_packages

@@ -13,17 +13,13 @@ import sys
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MIM_PACKAGES = ['openmim==0.3.9', 'model-index', 'ordered-set', 'markdown', 'tabulate',
-                'colorama', 'setuptools<81', 'pandas', 'pytz', 'python-dateutil', 'tzdata',
-                'requests', 'urllib3', 'charset-normalizer', 'idna', 'certifi', 'click',
-                'rich', 'markdown-it-py', 'mdurl', 'pygments']
 
 
 @pytest.fixture(scope='module')
-def mim_path(tmp_path_factory):
+def mim_path(tmp_path_factory, mim_packages):
     target = str(tmp_path_factory.mktemp('mim_site'))
     out = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
-                          '--target', target, *MIM_PACKAGES], capture_output=True, text=True,
+                          '--target', target, *mim_packages], capture_output=True, text=True,
                          timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     return target

@@ -1,6 +1,6 @@
 # The embedded end-to-end default: ETADEndToEnd with Encoder Gradient Sampling 30% on
 # synthetic raw videos generated on first use (no download), sized for a few minutes on
-# 2 CPU cores. On first use the dataset (etad_mmaction/datasets/synthetic_video.py)
+# 2 CPU cores. On first use the dataset (etad_mmaction/datasets/synthetic/videos.py)
 # writes 48 training and 16 validation videos (64x64, 8 fps, 6-12 s, 4 classes) under
 # data_root and pretrains a stock TSM-ResNet18 recognizer (2 frames) on clips of another
 # domain (another stripe scale, trimmed), whose backbone becomes the encoder: the

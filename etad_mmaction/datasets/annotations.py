@@ -1,22 +1,16 @@
-"""Ground-truth parsing for ActivityNet-1.3, HACS and THUMOS-14 (paper App. B.1).
+"""Ground truth of the datasets: ActivityNet-1.3, HACS and THUMOS-14 (paper App. B.1).
 
-Supported annotation files (detected from their content):
-
-* official ActivityNet / HACS json and the ActionFormer THUMOS json:
-  ``{"database": {vid: {"subset", "duration", ["fps"], "annotations":
-  [{"segment": [s, e], "label", ["label_id"]}]}}}``; an optional top-level
-  ``"classes"`` list fixes the class order (written by the synthetic generator);
-* BSN / MMAction2 ``anet_anno_*.json``: ``{vid: {"duration_second",
-  "duration_frame", "feature_frame", "annotations": [...]}}``; the subsets come
-  from a csv such as ``video_info_new.csv`` (columns ``video`` and ``subset``)
-  or from a ``"subset"`` key per video.
+The files are read by the evaluation package's numpy-only core
+(``evaluation/functional/annotation_files.py``, formats documented there); here they
+become :class:`VideoRecord` s with a positive duration (required), subsets from the
+file, a ``"subset"`` key per BSN video or a ``video_info_new.csv``, and the file's class
+order (top-level ``"classes"`` or ``label_id`` s).
 
 Segments are seconds. :func:`clean_records` clips segments to ``[0, duration]``
 and drops zero-length ones, with one :class:`TADAnnotationWarning` per kind of
 problem naming the videos.
 """
 import csv
-import json
 import os
 import os.path as osp
 import warnings
@@ -25,6 +19,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..evaluation.functional.annotation_files import (detect_format, iter_videos,
+                                                      parse_segments, read_json,
+                                                      read_subset_csv, video_duration)
 from ..evaluation.functional.video_ids import build_id_index, lookup_id, normalize_video_id
 
 
@@ -46,58 +43,13 @@ class VideoRecord:
 
 
 def _read_json(path: str):
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    with open(path, 'r', encoding='utf-8') as f:
-        try:
-            return json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f'annotation file {path} is not valid JSON ({err})') from err
-
-
-def _number(value, what: str, video: str, path: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f'video {video!r} in {path}: {what} {value!r} is not a number')
-    if not np.isfinite(out):
-        raise ValueError(f'video {video!r} in {path}: {what} is {out}')
-    return out
-
-
-def _parse_annotations(anns, video: str, path: str) -> Tuple[np.ndarray, List[str], Dict]:
-    segments, labels, ids = [], [], {}
-    for ann in anns or []:
-        if 'segment' not in ann or 'label' not in ann:
-            raise ValueError(f'video {video!r} in {path}: annotation {ann!r} needs '
-                             '"segment" and "label"')
-        seg = ann['segment']
-        if len(seg) != 2:
-            raise ValueError(f'video {video!r} in {path}: segment {seg!r} is not [start, end]')
-        segments.append([_number(seg[0], 'segment start', video, path),
-                         _number(seg[1], 'segment end', video, path)])
-        label = str(ann['label'])
-        labels.append(label)
-        if 'label_id' in ann:
-            ids.setdefault(label, set()).add(int(ann['label_id']))
-    arr = np.asarray(segments, dtype=np.float64).reshape(-1, 2)
-    return arr, labels, ids
+    return read_json(path, 'annotation file')
 
 
 def load_subset_file(path: str) -> Dict[str, str]:
     """``video_info_new.csv``-style csv (columns ``video`` and ``subset``) ->
-    ``{normalised id: subset (lower case)}``."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'subset file not found: {path}')
-    out = {}
-    with open(path, newline='', encoding='utf-8') as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or 'video' not in reader.fieldnames \
-                or 'subset' not in reader.fieldnames:
-            raise ValueError(f'subset file {path} needs the columns "video" and "subset"')
-        for row in reader:
-            out[row['video']] = row['subset'].strip().lower()
-    return out
+    ``{video: subset (lower case)}``."""
+    return {v: sub.lower() for v, sub in read_subset_csv(path).items()}
 
 
 def parse_annotation_file(path: str, subset_file: Optional[str] = None,
@@ -108,55 +60,32 @@ def parse_annotation_file(path: str, subset_file: Optional[str] = None,
     Returns ``(records, classes)`` where ``classes`` is the class order the
     file defines (top-level ``"classes"`` or ``label_id`` s) or ``None``.
     ``data``: the file's content, already in memory (``path`` then only names
-    it in errors).
+    it in errors). Every video needs a positive duration; segments outside the
+    video or with start > end are kept here and repaired by :func:`clean_records`.
     """
     data = _read_json(path) if data is None else data
+    fmt = detect_format(data, path)
+    classes = None
+    if fmt != 'anet_anno' and isinstance(data.get('classes'), list):
+        classes = [str(c) for c in data['classes']]
     records: List[VideoRecord] = []
     label_ids: Dict[str, set] = {}
-    classes = None
-    if isinstance(data, dict) and isinstance(data.get('database'), dict):
-        if isinstance(data.get('classes'), list):
-            classes = [str(c) for c in data['classes']]
-        for vid, info in data['database'].items():
-            vid = str(vid)
-            if 'duration' in info:
-                duration = _number(info['duration'], 'duration', vid, path)
-            elif 'duration_second' in info:
-                duration = _number(info['duration_second'], 'duration', vid, path)
-            else:
-                raise ValueError(f'video {vid!r} in {path} has no "duration"')
-            segs, labels, ids = _parse_annotations(info.get('annotations'), vid, path)
-            for k, v in ids.items():
-                label_ids.setdefault(k, set()).update(v)
-            subset = info.get('subset')
-            fps = info.get('fps')
-            records.append(VideoRecord(
-                raw_id=vid, video_name=normalize_video_id(vid), duration=duration,
-                subset=None if subset is None else str(subset).lower(),
-                fps=None if fps is None else float(fps), segments=segs, labels=labels))
-    elif isinstance(data, dict):
-        for vid, info in data.items():
-            vid = str(vid)
-            if not isinstance(info, dict) or 'duration_second' not in info and \
-                    'duration' not in info:
-                raise ValueError(
-                    f'{path} is neither an ActivityNet-style json (with "database") nor '
-                    f'a BSN/MMAction2 anet_anno json: video {vid!r} has no "duration_second"')
-            duration = _number(info.get('duration_second', info.get('duration')),
-                               'duration', vid, path)
-            segs, labels, ids = _parse_annotations(info.get('annotations'), vid, path)
-            for k, v in ids.items():
-                label_ids.setdefault(k, set()).update(v)
-            extra = {k: info[k] for k in ('duration_frame', 'feature_frame', 'rfps')
-                     if k in info}
-            subset = info.get('subset')
-            records.append(VideoRecord(
-                raw_id=vid, video_name=normalize_video_id(vid), duration=duration,
-                subset=None if subset is None else str(subset).lower(),
-                fps=float(info['fps']) if 'fps' in info else None,
-                segments=segs, labels=labels, extra=extra))
-    else:
-        raise ValueError(f'unrecognised annotation file format: {path}')
+    for vid, info in iter_videos(data, fmt, path):
+        duration = video_duration(info, fmt, vid, path, required=True)
+        if duration <= 0:
+            raise ValueError(f'{path}: video {vid!r}: duration {duration} <= 0')
+        segs, labels, ids = parse_segments(info.get('annotations'), vid, path,
+                                           allow_inverted=True)
+        for k, v in ids.items():
+            label_ids.setdefault(k, set()).update(v)
+        extra = {k: info[k] for k in ('duration_frame', 'feature_frame', 'rfps')
+                 if k in info} if fmt == 'anet_anno' else {}
+        subset, fps = info.get('subset'), info.get('fps')
+        records.append(VideoRecord(
+            raw_id=vid, video_name=normalize_video_id(vid), duration=duration,
+            subset=None if subset is None else str(subset).lower(),
+            fps=None if fps is None else float(fps), segments=segs, labels=labels,
+            extra=extra))
 
     if subset_file is not None:
         subsets = load_subset_file(subset_file)
@@ -167,9 +96,6 @@ def parse_annotation_file(path: str, subset_file: Optional[str] = None,
                 rec.subset = subsets[key]
 
     names = {n for rec in records for n in rec.labels}
-    for rec in records:
-        if rec.duration <= 0:
-            raise ValueError(f'video {rec.raw_id!r} in {path}: duration {rec.duration} <= 0')
     if classes is None and names and set(label_ids) == names and all(
             len(v) == 1 for v in label_ids.values()):
         by_id = sorted(label_ids, key=lambda n: next(iter(label_ids[n])))

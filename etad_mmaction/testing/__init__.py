@@ -1,10 +1,13 @@
 """Small models, inputs and files for tests and quick checks (as ``mmdet.testing``):
 a detector at toy sizes, data samples with ground truth, annotation and feature
 files, a tiny MMAction2 recognizer, and the tools shipped with the package."""
+import copy
 import importlib.util
 import json
 import os
 import os.path as osp
+import re
+import subprocess
 import sys
 from typing import Optional
 
@@ -130,21 +133,96 @@ def tiny_tsm_recognizer(num_classes: int, mean, std) -> dict:
                                        format_shape='NCHW'))
 
 
-def tools_dir() -> str:
-    """The ``tools/`` shipped with the package (``etad_mmaction/.mim/tools``, as
-    ``mim`` finds it)."""
-    return osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'tools')
+#: environment variable naming a ``tools/`` folder to prefer (tests/conftest.py sets it
+#: to the checkout the tests run from)
+TOOLS_ENV = 'ETAD_MMACTION_TOOLS'
+
+
+#: snippets, frames per snippet and frame size of :func:`tiny_e2e_batch`'s clips
+E2E_M, E2E_T, E2E_HW = 8, 2, 8
+_E2E_BASE = {}
+
+
+def e2e_samples(b: int = 2, m: int = E2E_M) -> list:
+    """``b`` samples of ``m`` snippets (2 s each) for :func:`tiny_e2e_model`,
+    ``sample_idx`` ``10 + i``."""
+    samples = make_samples(b, m, segments=((1., 3.), (4., 7.)), first_index=0)
+    for i, ds in enumerate(samples):
+        ds.set_metainfo(dict(sample_idx=10 + i, duration=16.0, snippet_seconds=2.0))
+    return samples
+
+
+def tiny_e2e_batch(seed: int = 0, b: int = 2) -> dict:
+    """``b`` random float64 clips ``[M, 3, T, HW, HW]`` with :func:`e2e_samples`."""
+    g = torch.Generator().manual_seed(seed)
+    inputs = [torch.randn(E2E_M, 3, E2E_T, E2E_HW, E2E_HW, generator=g, dtype=torch.float64)
+              for _ in range(b)]
+    return dict(inputs=inputs, data_samples=e2e_samples(b))
+
+
+def tiny_e2e_model(ratio=0.5, mode='single_pass', sampler=dict(type='RandomSampler'),
+                   chunk_size=3, dtype=torch.float64):
+    """One tiny ETADEndToEnd (TSM-R18 encoder, frozen_stages=2, all BN frozen) built
+    once per process; each call returns a fresh copy with the requested EGS settings."""
+    from etad_mmaction.models.encoders import EncoderGradientSampling
+    cfg = dict(ratio=ratio, mode=mode, sampler=sampler, chunk_size=chunk_size)
+    if 'model' not in _E2E_BASE:
+        torch.manual_seed(0)
+        _E2E_BASE['model'] = MODELS.build(dict(
+            type='ETADEndToEnd',
+            data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW',
+                                   to_float32=False),
+            encoder=dict(type='SnippetEncoder', frozen_stages=2,
+                         backbone=dict(type='ResNetTSM', depth=18, num_segments=E2E_T,
+                                       pretrained=None)),
+            detector=dict(
+                type='ETAD', num_snippets=E2E_M,
+                neck=dict(type='LSTMFeatureEnhancement', in_channels=512, hidden_channels=16,
+                          branch_channels=8, out_channels=16, num_groups=4),
+                boundary_head=dict(type='BoundaryHead', in_channels=16, feat_channels=16,
+                                   num_groups=4),
+                roi_head=dict(type='ETADRoIHead',
+                              stage_head=dict(in_channels=16, roi_channels=8,
+                                              hidden_dims=(16, 8, 8, 8), num_groups=4),
+                              proposal_sampler=dict(type='RandomProposalSampler', ratio=0.5),
+                              train_cfg=dict(stage_pos_iou_thrs=(0.3, 0.3, 0.3)))),
+            egs=cfg))
+        # (init_weights skipped: default PyTorch init is enough here and much faster)
+    model = copy.deepcopy(_E2E_BASE['model'])
+    model.egs = EncoderGradientSampling(**cfg)
+    return model.to(dtype).train()
+
+
+def tools_dirs(package_dir: Optional[str] = None) -> list:
+    """Where :func:`load_tool` looks, in order: ``$ETAD_MMACTION_TOOLS``, the
+    checkout's ``tools/`` when the package sits in a source checkout (a
+    ``pyproject.toml`` beside it), the ``.mim/tools`` shipped with the package."""
+    package_dir = package_dir or osp.dirname(osp.dirname(osp.abspath(__file__)))
+    parent = osp.dirname(package_dir)
+    dirs = [os.environ[TOOLS_ENV]] if os.environ.get(TOOLS_ENV) else []
+    if osp.isfile(osp.join(parent, 'pyproject.toml')):
+        dirs.append(osp.join(parent, 'tools'))
+    dirs.append(osp.join(package_dir, '.mim', 'tools'))
+    return dirs
+
+
+def tool_path(relpath: str, package_dir: Optional[str] = None) -> str:
+    """The first ``<dir>/relpath`` of :func:`tools_dirs` that exists."""
+    dirs = tools_dirs(package_dir)
+    for d in dirs:
+        if osp.isfile(osp.join(d, relpath)):
+            return osp.join(d, relpath)
+    raise FileNotFoundError(f'no tool {relpath} under any of {dirs}: run from a source '
+                            f'checkout, set ${TOOLS_ENV} to its tools/, or install the '
+                            'package with its build hook (pip install -e .)')
 
 
 def load_tool(relpath: str):
-    """Import a script of ``tools/`` (e.g. ``'analysis/bmn_baseline.py'``) as a
-    module, once per process (``sys.modules['etad_tool_<name>']``)."""
-    path = osp.join(tools_dir(), relpath)
+    """Import a script of ``tools/`` (e.g. ``'analysis/bmn_baseline.py'``, found by
+    :func:`tool_path`) as a module, once per process (``sys.modules['etad_tool_<name>']``)."""
     name = 'etad_tool_' + osp.splitext(relpath)[0].replace('/', '_').replace('-', '_')
     if name not in sys.modules:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'no tool {relpath} under {tools_dir()}')
-        spec = importlib.util.spec_from_file_location(name, path)
+        spec = importlib.util.spec_from_file_location(name, tool_path(relpath))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
@@ -155,6 +233,48 @@ def load_tool(relpath: str):
     return sys.modules[name]
 
 
+def run_tool(args, cwd: str, pythonpath=(), env_extra: Optional[dict] = None,
+             timeout: float = 900) -> str:
+    """Run ``python *args`` in ``cwd`` (one OpenMP thread, ``pythonpath`` prepended);
+    assert it exits 0 and return stdout + stderr."""
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env['PYTHONPATH'] = os.pathsep.join([*pythonpath, env.get('PYTHONPATH', '')]).rstrip(
+        os.pathsep)
+    env.update(env_extra or {})
+    out = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                         env=env, timeout=timeout)
+    assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-5000:])
+    return out.stdout + out.stderr
+
+
+def data_opts(data_root: str) -> list:
+    """``--cfg-options`` that point the train / val / test datasets at ``data_root``."""
+    return [f'{k}.dataset.data_root={data_root}'
+            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+
+
+def final_metrics(log_text: str) -> float:
+    """The last ``avg_mAP`` a training or test log printed."""
+    rows = re.findall(r'avg_mAP: ([0-9.]+)', log_text)
+    assert rows, log_text[-2000:]
+    return float(rows[-1])
+
+
+def eval_detection_cli(*args, check: bool = True):
+    """Run ``tools/analysis/eval_detection.py *args``; with ``check`` assert it exits 0
+    and return its one json line, else return the CompletedProcess."""
+    proc = subprocess.run([sys.executable, tool_path('analysis/eval_detection.py'),
+                           *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+        lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+        assert len(lines) == 1, proc.stdout
+        return json.loads(lines[0])
+    return proc
+
+
 __all__ = ['T', 'C', 'make_samples', 'small_model', 'random_feature_batch', 'write_json',
-           'official_gt', 'write_npy_features', 'tiny_tsm_recognizer', 'tools_dir',
-           'load_tool']
+           'official_gt', 'write_npy_features', 'tiny_tsm_recognizer', 'TOOLS_ENV',
+           'tools_dirs', 'tool_path', 'load_tool', 'run_tool', 'data_opts',
+           'final_metrics', 'eval_detection_cli', 'E2E_M', 'E2E_T', 'E2E_HW', 'e2e_samples',
+           'tiny_e2e_batch', 'tiny_e2e_model']

@@ -4,6 +4,7 @@ import json
 import multiprocessing as mp
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import numpy as np
@@ -16,6 +17,7 @@ from etad_mmaction.datasets.windows import rescale_features
 
 from tad_helpers import ANET_ANNO, ANET_INFO, THUMOS_ANNO
 
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMALL = dict(num_train=6, num_val=4, num_classes=5, feature_dim=12, progress=False)
 
 
@@ -117,7 +119,7 @@ def test_refuses_overwrite_and_overwrites(tmp_path):
 
 def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
     calls = {'n': 0}
-    original = synthetic._video_features
+    original = synthetic.features._video_features
 
     def flaky(*args, **kwargs):
         calls['n'] += 1
@@ -125,7 +127,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(synthetic, '_video_features', flaky)
+    monkeypatch.setattr(synthetic.features, '_video_features', flaky)
     with pytest.raises(KeyboardInterrupt):
         generate_synthetic_dataset(str(tmp_path / 'syn'), **SMALL)
     assert os.listdir(tmp_path) == []
@@ -294,3 +296,67 @@ def test_generation_removes_dead_runs_leftovers_and_keeps_the_umask(tmp_path):
         os.umask(old)
     assert not stale.exists() and live.exists()
     assert os.stat(root).st_mode & 0o777 == 0o755
+
+
+def test_overwrite_replaces_only_generated_folders(tmp_path):
+    """Issue 24.7: --overwrite removed any folder at ROOT (one holding thesis.txt)."""
+    root = tmp_path / 'mine'
+    root.mkdir()
+    (root / 'thesis.txt').write_text('years of work')
+    proc = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'data',
+                                                    'generate_synthetic.py'), str(root),
+                           '--overwrite', '--no-progress', '--num-train', '2', '--num-val', '1',
+                           '--feature-dim', '4', '--no-write-bmn'],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert f'{root} exists and is not a dataset this generator made' in proc.stderr
+    assert (root / 'thesis.txt').read_text() == 'years of work'
+    (root / 'meta.json').write_text('{"generator": "someone else"}')   # not ours either
+    with pytest.raises(FileExistsError, match='not a dataset this generator made'):
+        generate_synthetic_dataset(str(root), overwrite=True, **SMALL)
+    afile = tmp_path / 'afile'
+    afile.write_text('x')
+    with pytest.raises(FileExistsError, match='afile exists and is not a dataset'):
+        generate_synthetic_dataset(str(afile), overwrite=True, **SMALL)
+    assert sorted(os.listdir(tmp_path)) == ['afile', 'mine'] and afile.read_text() == 'x'
+
+
+def test_no_training_videos_is_refused(tmp_path):
+    """Issue 24.4: a dataset without training videos trains nothing; refused unless asked."""
+    from etad_mmaction.testing import load_tool
+    cli = load_tool('data/generate_synthetic.py')
+    root = str(tmp_path / 'syn')
+    args = [root, '--num-train', '0', '--num-val', '2', '--num-classes', '2', '--feature-dim',
+            '4', '--no-write-bmn', '--no-progress']
+    with pytest.raises(ValueError, match=r'without training videos \(num_train is 0\).*'
+                       '--num-train.*--allow-no-train'):
+        cli.main(args)
+    one = tmp_path / 'one_video.json'       # one annotated video: half of it is 0 videos
+    one.write_text(json.dumps(dict(database=dict(x=dict(
+        subset='validation', duration=10.0, annotations=[dict(segment=[1, 3], label='A')])))))
+    with pytest.raises(ValueError, match=r'\(none chosen from .*one_video.json\)'):
+        generate_synthetic_dataset(root, annotation_file=str(one), num_train=None,
+                                   feature_dim=4, write_bmn=False, progress=False)
+    assert os.listdir(tmp_path) == ['one_video.json']
+    cli.main(args + ['--allow-no-train'])
+    with open(osp.join(root, 'meta.json')) as f:
+        assert json.load(f)['videos'] == {'training': [], 'validation': ['synv000000',
+                                                                         'synv000001']}
+
+
+def test_relative_root_logs_the_absolute_path(tmp_path, monkeypatch):
+    """Issue 24.9: a relative data_root from another working directory generated a
+    second dataset there, silently. Generating now says where and why."""
+    from mmengine.logging import MMLogger
+    log_file = tmp_path / 'log.txt'
+    MMLogger.get_instance(f'syn_rel_{id(tmp_path)}', log_file=str(log_file))
+    monkeypatch.chdir(tmp_path)
+    params = dict(SMALL)
+    params.pop('progress')
+    ensure_synthetic_dataset(osp.join('data', 'syn'), progress=False, **params)
+    text = log_file.read_text()
+    assert (f'WARNING - generating a synthetic feature dataset at {tmp_path}/data/syn '
+            "(nothing there yet): data_root 'data/syn' is relative to the working directory "
+            f'{tmp_path}') in text
+    ensure_synthetic_dataset(osp.join('data', 'syn'), progress=False, **params)
+    assert log_file.read_text() == text          # found, nothing generated, nothing said

@@ -1,49 +1,13 @@
 """tools/analysis/eval_detection.py via subprocess."""
-import json
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-SCRIPT = osp.join('tools', 'analysis', 'eval_detection.py')
+from etad_mmaction.testing import eval_detection_cli as cli
+from etad_mmaction.testing import write_json as write
+
 TEST_DATA = osp.join(osp.dirname(__file__), 'data')
-
-
-def cli(*args, check=True):
-    proc = subprocess.run([sys.executable, SCRIPT, *map(str, args)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=300)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-        lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-        assert len(lines) == 1, proc.stdout
-        return json.loads(lines[0])
-    return proc
-
-
-def write(path, obj):
-    path.write_text(json.dumps(obj))
-    return path
-
-
-@pytest.fixture
-def small_pair(tmp_path):
-    def video(subset, *anns):
-        return dict(subset=subset, duration=50,
-                    annotations=[dict(segment=s, label=lab) for s, lab in anns])
-    db = {'a': video('validation', ([0, 10], 'X'), ([20, 30], 'X')),
-          'b': video('validation', ([5, 15], 'Y')),
-          'c': video('training', ([5, 15], 'Z'))}
-    gt = write(tmp_path / 'gt.json', dict(version='1.3', taxonomy=[], database=db))
-    res = {'v_a': [dict(label='X', score=0.9, segment=[0, 10]),
-                   dict(label='X', score=0.8, segment=[0, 10]),
-                   dict(label='X', score=0.8, segment=[20, 30]),
-                   dict(label='X', score=0.5, segment=[50, 60])],
-           'b': [dict(label='Y', score=0.7, segment=[5, 13])]}  # tIoU 0.8
-    pred = write(tmp_path / 'pred.json', dict(version='1.3', results=res, external_data={}))
-    return gt, pred
 
 
 def test_cli_anet(small_pair, tmp_path):

@@ -14,12 +14,12 @@ import etad_mmaction  # noqa: F401
 from etad_mmaction.datasets.annotations import parse_annotation_file
 from etad_mmaction.datasets.classifier import ClassifierScores
 from etad_mmaction.evaluation import TADMetric
+from etad_mmaction.testing import eval_detection_cli as cli
+from etad_mmaction.testing import write_json as write
 from etad_mmaction.evaluation.functional import (average_recall_at_avg_proposals,
                                                  dump_predictions, get_tiou_thresholds,
                                                  load_ground_truth, mean_average_precision)
 from mmaction.structures import ActionDataSample
-
-from test_eval_cli import cli, small_pair, write  # noqa: F401  (fixture)
 
 GT = {'a': [[0.0, 10.0, 'X'], [20.0, 30.0, 'X']], 'b': [[5.0, 15.0, 'Y']]}
 
@@ -85,7 +85,7 @@ def test_unknown_videos_warn_with_count():
     assert res['num_unknown_video_predictions'] == 0
 
 
-def test_cli_refuses_what_it_cannot_score(small_pair, tmp_path):  # noqa: F811
+def test_cli_refuses_what_it_cannot_score(small_pair, tmp_path):
     gt, pred = small_pair
     proc = cli(gt, pred, '--tiou', 1.5, -0.2, check=False)
     assert proc.returncode != 0 and '(0, 1]' in proc.stderr and 'mAP@-0.20' not in proc.stdout
@@ -103,7 +103,7 @@ def test_cli_refuses_what_it_cannot_score(small_pair, tmp_path):  # noqa: F811
     assert proc.returncode != 0 and 'start > end' in proc.stderr
 
 
-def test_cli_warns_on_predictions_outside_the_subset(small_pair):  # noqa: F811
+def test_cli_warns_on_predictions_outside_the_subset(small_pair):
     gt, pred = small_pair
     proc = cli(gt, pred, '--subset', 'training', check=False)
     assert proc.returncode == 0
@@ -112,7 +112,7 @@ def test_cli_warns_on_predictions_outside_the_subset(small_pair):  # noqa: F811
     assert "5 predictions of 2 video(s) not in subset 'training'" in proc.stderr
 
 
-def test_cli_thresholds_are_rounded(small_pair):  # noqa: F811
+def test_cli_thresholds_are_rounded(small_pair):
     gt, pred = small_pair
     out = cli(gt, pred)
     assert out['tiou_thresholds'][8] == 0.9 and '0.8999' not in json.dumps(out)
@@ -120,7 +120,7 @@ def test_cli_thresholds_are_rounded(small_pair):  # noqa: F811
     assert out['tiou_thresholds'] == [0.3, 0.4, 0.5, 0.6, 0.7]
 
 
-def test_files_that_are_not_json_are_named(tmp_path, small_pair):  # noqa: F811
+def test_files_that_are_not_json_are_named(tmp_path, small_pair):
     broken = tmp_path / 'broken.json'
     broken.write_text('{"database": {x}')
     with pytest.raises(ValueError, match=str(broken)):

@@ -16,7 +16,16 @@ import etad_mmaction  # noqa: F401  (named checkpoint load errors)
 from mmengine.runner import load_checkpoint
 from mmengine.runner import runner as runner_mod
 
-from test_tools import DUMP, ROOT, data_opts, final_metrics, run_tool
+from etad_mmaction import testing
+from etad_mmaction.testing import data_opts, final_metrics
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DUMP = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic_dump.py')
+
+
+def run_tool(args, env_extra=None, timeout=900):
+    return testing.run_tool(args, ROOT, (ROOT, osp.join(ROOT, 'tests', 'helpers')),
+                            env_extra, timeout)
 
 
 @pytest.mark.parametrize('damage', ['truncate', 'garbage'])

@@ -10,10 +10,12 @@ import torch
 from mmengine.config import Config
 
 import etad_mmaction  # noqa: F401
-from etad_mmaction.testing import load_tool
+from etad_mmaction.testing import data_opts, load_tool
 from mmaction.registry import MODELS
 
-from test_tools import DUMP, ROOT, TINY, data_opts
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
+DUMP = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic_dump.py')
 
 test_tool = load_tool('test.py')
 

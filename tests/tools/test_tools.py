@@ -6,36 +6,23 @@ import os
 import os.path as osp
 import re
 import socket
-import subprocess
-import sys
 
 import pytest
 import torch
+
+from etad_mmaction import testing
+from etad_mmaction.testing import data_opts, final_metrics
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
 DUMP = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic_dump.py')
 
 
-def data_opts(data_root):
-    return [f'{k}.dataset.data_root={data_root}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+HELPERS = osp.join(ROOT, 'tests', 'helpers')
 
 
 def run_tool(args, env_extra=None, timeout=900):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + osp.join(ROOT, 'tests', 'helpers'),
-               OMP_NUM_THREADS='1')
-    env.update(env_extra or {})
-    out = subprocess.run([sys.executable] + args, cwd=ROOT, capture_output=True, text=True,
-                         env=env, timeout=timeout)
-    assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-5000:])
-    return out.stdout + out.stderr
-
-
-def final_metrics(log_text):
-    rows = re.findall(r'avg_mAP: ([0-9.]+)', log_text)
-    assert rows, log_text[-2000:]
-    return float(rows[-1])
+    return testing.run_tool(args, ROOT, (ROOT, HELPERS), env_extra, timeout)
 
 
 @pytest.fixture(scope='module')

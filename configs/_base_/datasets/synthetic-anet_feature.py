@@ -1,4 +1,4 @@
-# Semi-synthetic ActivityNet-shaped features (etad_mmaction/datasets/synthetic.py),
+# Semi-synthetic ActivityNet-shaped features (etad_mmaction/datasets/synthetic/features.py),
 # generated under data_root on first use from built-in ActivityNet-like statistics.
 data_root = 'data/synthetic_anet'
 num_snippets = 128

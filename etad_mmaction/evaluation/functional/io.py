@@ -1,30 +1,17 @@
 """Reading ground truth / predictions / block lists and writing submissions.
 
-Ground truth is returned as an ordered ``dict`` (file order) mapping the
-normalised video id to::
+Ground truth (any format of :mod:`.annotation_files`) is returned as an ordered ``dict``
+(file order) mapping the normalised video id to::
 
     {'duration': float | None, 'subset': str | None,
      'segments': float64 ndarray [N, 2] (seconds), 'labels': list[str] (N)}
 
-Three ground-truth formats are recognised (:func:`detect_ground_truth_format`):
-
-``activitynet``
-    official ActivityNet json ``{"database": {vid: {"subset", "duration",
-    "annotations": [{"segment", "label"}]}}, "taxonomy", "version"}``;
-``thumos``
-    ActionFormer THUMOS-14 json, same ``database`` layout with
-    ``subset`` ``Validation`` / ``Test`` and ``fps``, ``label_id`` entries;
-``anet_anno``
-    BSN / MMAction2 ``anet_anno_*.json`` ``{vid: {"duration_second",
-    "annotations": [...]}}`` without subsets; subsets come from a csv with
-    ``video`` and ``subset`` columns (``video_info_new.csv``).
-
-Predictions use the ActivityNet submission format ``{"version", "results":
-{vid: [{"label", "score", "segment"}]}, "external_data"}`` and are returned as
-an ordered ``dict`` vid -> list of ``{"label", "score", "segment"}`` (``label``
-may be missing for proposals).
+exactly as written: a segment with NaN/Inf or start > end is an error, nothing is
+repaired. Predictions use the ActivityNet submission format ``{"version", "results":
+{vid: [{"label", "score", "segment"}]}, "external_data"}`` and are returned as an
+ordered ``dict`` vid -> list of ``{"label", "score", "segment"}`` (``label`` may be
+missing for proposals).
 """
-import csv
 import json
 import os
 import os.path as osp
@@ -34,92 +21,37 @@ from typing import Dict, Iterable, List, Optional, Set
 
 import numpy as np
 
+from .annotation_files import (GT_FORMATS, detect_format, iter_videos, parse_segments,  # noqa
+                               read_json, read_subset_csv, video_duration)
 from .video_ids import normalize_video_id
 
-GT_FORMATS = ('activitynet', 'thumos', 'anet_anno')
 
 
 def load_json(path: str):
     """``json.load`` of a file; invalid JSON raises a ``ValueError`` naming it."""
-    return _load_json(path)
-
-
-def _load_json(path: str):
-    try:
-        with open(path, 'r', encoding='utf-8') as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f'{path}: not valid JSON ({e})') from e
+    return read_json(path)
 
 
 def detect_ground_truth_format(data, path: str = '<ground truth>') -> str:
     """Return ``'activitynet'``, ``'thumos'`` or ``'anet_anno'`` for loaded json ``data``."""
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: ground truth must be a JSON object, got '
-                         f'{type(data).__name__}')
-    if 'database' in data:
-        db = data['database']
-        if not isinstance(db, dict):
-            raise ValueError(f'{path}: "database" must be an object')
-        first = next(iter(db.values()), {})
-        if isinstance(first, dict) and 'fps' in first and 'taxonomy' not in data:
-            return 'thumos'
-        subsets = {v.get('subset') for v in db.values() if isinstance(v, dict)}
-        if subsets & {'Test', 'Validation'} and 'taxonomy' not in data:
-            return 'thumos'
-        return 'activitynet'
-    if 'results' in data:
-        raise ValueError(f'{path}: this looks like a prediction file ("results"), '
-                         'not ground truth')
-    first = next(iter(data.values()), None)
-    if isinstance(first, dict) and 'annotations' in first:
-        return 'anet_anno'
-    raise ValueError(f'{path}: unknown ground-truth format: expected a "database" '
-                     'object (ActivityNet / THUMOS) or a BSN anet_anno mapping '
-                     '{video: {"duration_second", "annotations"}}')
+    return detect_format(data, path)
 
 
 def load_video_subsets(path: str) -> Dict[str, str]:
     """Read ``video -> subset`` from a csv with ``video`` and ``subset`` columns."""
-    with open(path, newline='') as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or not {'video', 'subset'} <= set(reader.fieldnames):
-            raise ValueError(f'{path}: csv needs the columns "video" and "subset", '
-                             f'got {reader.fieldnames}')
-        return {normalize_video_id(row['video']): row['subset'] for row in reader}
+    return {normalize_video_id(v): s for v, s in read_subset_csv(path).items()}
 
 
 def load_blocked(path: Optional[str]) -> Set[str]:
     """Read a json list of video ids to exclude; ``None`` gives an empty set."""
     if path is None:
         return set()
-    data = _load_json(path)
+    data = read_json(path)
     if isinstance(data, dict):  # tolerate {"blocked": [...]}-style wrappers
         data = next((v for v in data.values() if isinstance(v, list)), None)
     if not isinstance(data, list):
         raise ValueError(f'{path}: blocked videos must be a JSON list of ids')
     return {normalize_video_id(v) for v in data}
-
-
-def _parse_annotations(anns, path: str, vid: str):
-    if not isinstance(anns, list):
-        raise ValueError(f'{path}: video {vid!r}: "annotations" must be a list')
-    segs, labels = [], []
-    for i, ann in enumerate(anns):
-        try:
-            seg = ann['segment']
-            s, e = float(seg[0]), float(seg[1])
-            label = str(ann['label'])
-        except (KeyError, TypeError, IndexError, ValueError) as exc:
-            raise ValueError(f'{path}: video {vid!r} annotation {i} is malformed '
-                             f'(needs "segment": [start, end] and "label"): {ann!r}'
-                             ) from exc
-        if not (np.isfinite(s) and np.isfinite(e)) or s > e:
-            raise ValueError(f'{path}: video {vid!r} annotation {i} has segment {[s, e]}: '
-                             'NaN/Inf or start > end, which cannot be scored')
-        segs.append((s, e))
-        labels.append(label)
-    return np.asarray(segs, dtype=np.float64).reshape(-1, 2), labels
 
 
 def _is_number(x) -> bool:
@@ -170,29 +102,12 @@ def load_ground_truth(path: str, subset: Optional[str] = None,
         ``dict`` vid -> ``{'duration', 'subset', 'segments', 'labels'}``
         (and the format name when ``return_format``).
     """
-    data = _load_json(path)
-    fmt = detect_ground_truth_format(data, path)
+    data = read_json(path)
+    fmt = detect_format(data, path)
     blocked = {normalize_video_id(v) for v in (blocked or ())}
     out: Dict[str, dict] = OrderedDict()
-    if fmt in ('activitynet', 'thumos'):
-        items = data['database'].items()
-        subsets_seen = set()
-        for raw_vid, v in items:
-            if not isinstance(v, dict):
-                raise ValueError(f'{path}: database entry {raw_vid!r} must be an object')
-            vsub = v.get('subset')
-            subsets_seen.add(vsub)
-            if subset is not None and vsub != subset:
-                continue
-            vid = normalize_video_id(raw_vid)
-            if vid in blocked:
-                continue
-            segs, labels = _parse_annotations(v.get('annotations', []), path, raw_vid)
-            dur = v.get('duration')
-            _check_duration(path, raw_vid, segs, dur)
-            _add_video(out, vid, None if dur is None else float(dur), vsub, segs, labels)
-    else:
-        subsets = None
+    subsets = None
+    if fmt == 'anet_anno':
         if video_info_file is None and subset is not None:
             cand = osp.join(osp.dirname(osp.abspath(path)), 'video_info_new.csv')
             if osp.isfile(cand):
@@ -205,20 +120,21 @@ def load_ground_truth(path: str, subset: Optional[str] = None,
         if video_info_file is not None:
             subsets = load_video_subsets(video_info_file)
         subsets_seen = set(subsets.values()) if subsets else {None}
-        for raw_vid, v in data.items():
-            if not isinstance(v, dict) or 'annotations' not in v:
-                raise ValueError(f'{path}: entry {raw_vid!r} must be an object with '
-                                 '"annotations" (anet_anno format)')
-            vid = normalize_video_id(raw_vid)
+    else:
+        subsets_seen = set()
+    for raw_vid, v in iter_videos(data, fmt, path):
+        vid = normalize_video_id(raw_vid)
+        if fmt == 'anet_anno':
             vsub = subsets.get(vid) if subsets is not None else None
-            if subset is not None and vsub != subset:
-                continue
-            if vid in blocked:
-                continue
-            segs, labels = _parse_annotations(v['annotations'], path, raw_vid)
-            dur = v.get('duration_second', v.get('duration'))
-            _check_duration(path, raw_vid, segs, dur)
-            _add_video(out, vid, None if dur is None else float(dur), vsub, segs, labels)
+        else:
+            vsub = v.get('subset')
+            subsets_seen.add(vsub)
+        if (subset is not None and vsub != subset) or vid in blocked:
+            continue
+        segs, labels, _ = parse_segments(v.get('annotations'), raw_vid, path)
+        dur = video_duration(v, fmt, raw_vid, path, required=False)
+        _check_duration(path, raw_vid, segs, dur)
+        _add_video(out, vid, dur, vsub, segs, labels)
     if subset is not None and subset not in subsets_seen:
         raise ValueError(f'{path}: no video in subset {subset!r}; subsets in the file: '
                          f'{sorted(str(s) for s in subsets_seen)}')
@@ -240,7 +156,7 @@ def ground_truth_from_lists(gt_videos: Dict[str, list], durations=None) -> Dict[
 
 def load_predictions(path: str, require_label: bool = True) -> Dict[str, List[dict]]:
     """Read an ActivityNet submission; returns ordered ``vid -> [{label, score, segment}]``."""
-    data = _load_json(path)
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get('results'), dict):
         raise ValueError(f'{path}: prediction file needs a "results" object '
                          '{video: [{"label", "score", "segment"}]}')

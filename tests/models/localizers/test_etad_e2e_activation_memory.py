@@ -7,7 +7,8 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 
-from test_etad_e2e_egs_exactness import build, make_data
+from etad_mmaction.testing import tiny_e2e_batch as make_data
+from etad_mmaction.testing import tiny_e2e_model as build
 
 
 class SavedTensorMeter:

@@ -14,9 +14,9 @@ import torch.multiprocessing as mp
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
 
-from test_etad_e2e_egs_exactness import build as build_e2e
-from test_etad_e2e_egs_exactness import make_data
 from etad_mmaction.testing import make_samples, small_model
+from etad_mmaction.testing import tiny_e2e_batch as make_data
+from etad_mmaction.testing import tiny_e2e_model as build_e2e
 
 import etad_mmaction  # noqa: F401
 from etad_mmaction.models.wrappers.distributed import ETADDistributedDataParallel

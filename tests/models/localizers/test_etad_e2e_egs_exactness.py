@@ -5,37 +5,14 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
-from mmengine.structures import InstanceData
 
 import etad_mmaction  # noqa: F401
-from etad_mmaction.models.encoders import EncoderGradientSampling
-from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
+
+from etad_mmaction.testing import e2e_samples as make_samples
+from etad_mmaction.testing import tiny_e2e_batch as make_data
+from etad_mmaction.testing import tiny_e2e_model as build
 
 M, T, HW, B = 8, 2, 8, 2
-
-
-def make_samples(b=B, m=M):
-    samples = []
-    for i in range(b):
-        ds = ActionDataSample()
-        gt = InstanceData()
-        gt.segments = torch.tensor([[1., 3.], [4., 7.]])
-        gt.labels = torch.zeros(2, dtype=torch.long)
-        ds.gt_instances = gt
-        ds.set_metainfo(dict(video_name=f'vid{i}', sample_idx=10 + i, num_snippets=m,
-                             duration=16.0, window_start=0.0, snippet_seconds=2.0))
-        samples.append(ds)
-    return samples
-
-
-def make_data(seed=0, b=B):
-    g = torch.Generator().manual_seed(seed)
-    inputs = [torch.randn(M, 3, T, HW, HW, generator=g, dtype=torch.float64) for _ in range(b)]
-    return dict(inputs=inputs, data_samples=make_samples(b))
-
-
-_BASE = {}
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -45,38 +22,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def build(ratio=0.5, mode='single_pass', sampler=dict(type='RandomSampler'), chunk_size=3,
-          dtype=torch.float64):
-    """One tiny model (TSM-R18 encoder, frozen_stages=2, all BN frozen) built once;
-    each call returns a fresh copy with the requested EGS settings."""
-    cfg = dict(ratio=ratio, mode=mode, sampler=sampler, chunk_size=chunk_size)
-    if 'model' not in _BASE:
-        torch.manual_seed(0)
-        _BASE['model'] = MODELS.build(dict(
-            type='ETADEndToEnd',
-            data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW',
-                                   to_float32=False),
-            encoder=dict(type='SnippetEncoder', frozen_stages=2,
-                         backbone=dict(type='ResNetTSM', depth=18, num_segments=T,
-                                       pretrained=None)),
-            detector=dict(
-                type='ETAD', num_snippets=M,
-                neck=dict(type='LSTMFeatureEnhancement', in_channels=512, hidden_channels=16,
-                          branch_channels=8, out_channels=16, num_groups=4),
-                boundary_head=dict(type='BoundaryHead', in_channels=16, feat_channels=16,
-                                   num_groups=4),
-                roi_head=dict(type='ETADRoIHead',
-                              stage_head=dict(in_channels=16, roi_channels=8,
-                                              hidden_dims=(16, 8, 8, 8), num_groups=4),
-                              proposal_sampler=dict(type='RandomProposalSampler', ratio=0.5),
-                              train_cfg=dict(stage_pos_iou_thrs=(0.3, 0.3, 0.3)))),
-            egs=cfg))
-        # (init_weights skipped: default PyTorch init is enough here and much faster)
-    model = copy.deepcopy(_BASE['model'])
-    model.egs = EncoderGradientSampling(**cfg)
-    return model.to(dtype).train()
 
 
 def grads(model):

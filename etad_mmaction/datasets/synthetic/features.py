@@ -57,28 +57,23 @@ Layout of a dataset root::
     mmaction2/action_name.csv
 
 Generation is deterministic in ``seed``, refuses to overwrite an existing
-dataset unless ``overwrite=True``, and is atomic (built in a hidden temporary
-folder next to ``root`` and renamed into place).
+dataset unless ``overwrite=True`` (and then only one it generated: ``meta.json``), and
+is atomic (built in a hidden temporary folder next to ``root`` and renamed into place).
 """
-import contextlib
 import csv
 import dataclasses
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
-import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..fileio import pid_alive
-from .windows import rescale_features
+from ..windows import rescale_features
+from .store import META_FILE, write_dataset
 
 GENERATOR_VERSION = 2  # 2: the BMN export averages feature bins
-META_FILE = 'meta.json'
 
 
 @dataclass
@@ -141,7 +136,7 @@ def _sample_video_gt(rng: np.random.Generator, p: SyntheticParams, classes: List
 
 def _real_videos(p: SyntheticParams) -> Tuple[List[str], Dict[str, list]]:
     """(classes, {"training": [(id, duration, fps, gt)], "validation": [...]})."""
-    from .annotations import clean_records, parse_annotation_file, resolve_classes
+    from ..annotations import clean_records, parse_annotation_file, resolve_classes
     records, file_classes = parse_annotation_file(p.annotation_file, p.subset_file)
     classes = resolve_classes(records, file_classes, None, p.annotation_file)
     records = [r for r in records if len(r.segments)]
@@ -328,7 +323,7 @@ def params_dict(params: SyntheticParams) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(params)))
 
 
-def _build(tmp: str, p: SyntheticParams, progress: bool) -> None:
+def _build(tmp: str, p: SyntheticParams, progress: bool, allow_no_train: bool = False) -> None:
     from tqdm import tqdm
 
     if p.feature_dim < 1 or p.seconds_per_feature <= 0:
@@ -350,6 +345,9 @@ def _build(tmp: str, p: SyntheticParams, progress: bool) -> None:
                 duration, gt = _sample_video_gt(rng, p, classes)
                 videos.append((f'syn{tag}{i:06d}', duration, p.fps, gt))
             chosen[name] = videos
+    if not chosen['training'] and not allow_no_train:
+        raise ValueError(_NO_TRAIN.format(why=f'none chosen from {p.annotation_file}'
+                                          if p.annotation_file else 'num_train is 0'))
     label_of = {c: i for i, c in enumerate(classes)}
     protos = _Prototypes(p, len(classes))
 
@@ -413,98 +411,28 @@ def _build(tmp: str, p: SyntheticParams, progress: bool) -> None:
 
 
 def generate_synthetic_dataset(root: str, overwrite: bool = False, progress: bool = True,
-                               **params) -> str:
+                               allow_no_train: bool = False, **params) -> str:
     """Write a semi-synthetic TAD dataset to ``root`` (see the module doc and
-    :class:`SyntheticParams` for ``params``). Returns ``root``.
+    :class:`SyntheticParams` for ``params``). Returns the absolute ``root``.
 
-    Raises ``FileExistsError`` if ``root`` exists and ``overwrite`` is False.
-    The dataset is built in a temporary folder next to ``root`` and renamed
-    into place, so an interrupted run leaves nothing at ``root``.
+    Built next to ``root`` and renamed into place (:func:`.store.write_dataset`): an
+    existing ``root`` raises ``FileExistsError`` unless ``overwrite`` and it is a
+    dataset this package generated. A dataset without training videos raises
+    ``ValueError`` unless ``allow_no_train`` (an evaluation-only set).
     """
     p = SyntheticParams(**params)
-    root = osp.abspath(root)
-    if osp.exists(root) and not overwrite:
-        raise FileExistsError(f'{root} already exists; pass overwrite=True (--overwrite) '
-                              'to replace it')
-    parent = osp.dirname(root)
-    os.makedirs(parent, exist_ok=True)
-    _remove_dead_leftovers(parent, osp.basename(root))
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-{os.getpid()}-', dir=parent)
-    try:
-        _build(tmp, p, progress)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)         # mkdtemp makes 0700; keep the user's umask
-        if osp.exists(root):
-            if not overwrite:
-                raise FileExistsError(f'{root} appeared while generating; not replaced')
-            old = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.old-{os.getpid()}-',
-                                   dir=parent)
-            os.rename(root, osp.join(old, 'data'))
-            os.rename(tmp, root)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            try:
-                os.rename(tmp, root)
-            except OSError as err:  # lost a race: root appeared (ENOTEMPTY / EEXIST)
-                if osp.exists(root):
-                    raise FileExistsError(f'{root} appeared while generating; '
-                                          'not replaced') from err
-                raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return root
+    if p.num_train == 0 and not allow_no_train:
+        raise ValueError(_NO_TRAIN.format(why='num_train is 0'))
+    return write_dataset(root, lambda tmp: _build(tmp, p, progress, allow_no_train), overwrite)
 
 
-def _remove_dead_leftovers(parent: str, base: str) -> None:
-    """Remove ``.<base>.tmp-<pid>-*`` / ``.<base>.old-<pid>-*`` folders of generator
-    processes that died (killed runs); a live generator's folder is kept."""
-    for name in os.listdir(parent):
-        for kind in ('tmp', 'old'):
-            prefix = f'.{base}.{kind}-'
-            if not name.startswith(prefix):
-                continue
-            pid = name[len(prefix):].split('-', 1)[0]
-            if pid.isdigit() and not pid_alive(int(pid)):
-                shutil.rmtree(osp.join(parent, name), ignore_errors=True)
+_NO_TRAIN = ('a synthetic dataset without training videos ({why}) trains nothing; set '
+             'num_train (--num-train) >= 1, or pass allow_no_train=True (--allow-no-train) '
+             'for an evaluation-only dataset')
 
 
-@contextlib.contextmanager
-def _file_lock(path: str, timeout: float = 3600.0):
-    """Exclusive inter-process lock on ``path`` (POSIX ``flock``; a no-op where
-    unavailable, the atomic rename still protects the dataset)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX
-        yield
-        return
-    with open(path, 'a+') as f:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f'waited {timeout:.0f} s for the lock {path}')
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def read_meta(root: str) -> Optional[dict]:
-    """``meta.json`` of a synthetic dataset, or None if ``root`` is not one."""
-    path = osp.join(root, META_FILE)
-    if not osp.isfile(path):
-        return None
-    with open(path, 'r', encoding='utf-8') as f:
-        return json.load(f)
-
-
-def _check_meta(root: str, meta: dict, p: SyntheticParams) -> None:
+def check_meta(root: str, meta: dict, p: SyntheticParams) -> None:
+    """Raise if the dataset at ``root`` was generated with other parameters than ``p``."""
     want = params_dict(p)
     have = meta.get('params', {})
     diff = {k: (have.get(k), v) for k, v in want.items() if have.get(k) != v}
@@ -515,43 +443,3 @@ def _check_meta(root: str, meta: dict, p: SyntheticParams) -> None:
             f'the synthetic dataset at {root} was generated with other parameters '
             f'(stored vs requested: {diff}); delete it, use another root, or call '
             'generate_synthetic_dataset(..., overwrite=True)')
-
-
-def ensure_synthetic_dataset(root: str, progress: bool = True, **params) -> str:
-    """Generate the dataset at ``root`` unless it is already there (with the
-    same parameters; different ones raise). Safe when several processes call
-    it at once: one generates under a file lock (``<root>.lock``) while the
-    others wait and then find the finished dataset. Returns ``root``.
-
-    ``kind='video'`` generates raw videos and a pretrained encoder instead
-    (:mod:`.synthetic_video`, the embedded end-to-end default)."""
-    kind = params.pop('kind', 'features')
-    if kind == 'video':
-        from .synthetic_video import ensure_synthetic_video_dataset
-        return ensure_synthetic_video_dataset(root, progress=progress, **params)
-    if kind != 'features':
-        raise ValueError(f"synthetic kind must be 'features' or 'video', got {kind!r}")
-    p = SyntheticParams(**params)
-    root = osp.abspath(root)
-    meta = read_meta(root)
-    if meta is not None:
-        _check_meta(root, meta, p)
-        return root
-    os.makedirs(osp.dirname(root), exist_ok=True)
-    with _file_lock(root + '.lock'):
-        meta = read_meta(root)
-        if meta is not None:
-            _check_meta(root, meta, p)
-            return root
-        if osp.exists(root):
-            raise FileExistsError(f'{root} exists but is not a synthetic dataset '
-                                  f'(no {META_FILE}); remove it or choose another root')
-        try:
-            generate_synthetic_dataset(root, overwrite=False, progress=progress,
-                                       **dataclasses.asdict(p))
-        except FileExistsError:
-            meta = read_meta(root)  # another machine won the rename race
-            if meta is None:
-                raise
-            _check_meta(root, meta, p)
-    return root

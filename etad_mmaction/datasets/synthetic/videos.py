@@ -1,6 +1,6 @@
 """Synthetic raw-video TAD dataset with a pretrained encoder, for end-to-end training
 on a CPU in minutes (the embedded end-to-end default,
-``configs/etad_e2e/etad-e2e_tsm-r18-56-2f_1xb4-8e_synthetic-video.py``).
+``configs/etad_e2e/etad-e2e_tsm-r18-56-2f_1xb4-8e_synthetic-video.py``, ``kind='video'``).
 
 The design is that of the EGS fidelity experiment (``tools/analysis/egs_fidelity.py``),
 which mirrors Kinetics -> ActivityNet:
@@ -24,20 +24,20 @@ Layout of a dataset root::
 
 The source clips are written to a temporary folder and removed. Generation is
 deterministic in ``seed`` (up to the threads of the pretraining), atomic and
-safe when several processes ask for it at once (see :func:`ensure_synthetic_video_dataset`).
+safe when several processes ask for it at once (:func:`..ensure_synthetic_dataset`).
 """
 import dataclasses
 import json
 import os
 import os.path as osp
 import shutil
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
+from .store import META_FILE, write_dataset
+
 GENERATOR_VERSION = 1
-META_FILE = 'meta.json'
 CHECKPOINT = 'encoder_pretrained.pth'
 
 
@@ -221,15 +221,8 @@ def _build(tmp, p, progress):
               flush=True)
 
 
-def _read_meta(root):
-    path = osp.join(root, META_FILE)
-    if not osp.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
-def _check(root, meta, p):
+def check_meta(root: str, meta: dict, p: SyntheticVideoParams) -> None:
+    """Raise if the dataset at ``root`` was generated with other parameters than ``p``."""
     want = dataclasses.asdict(p)
     diff = {k: (meta.get('params', {}).get(k), v) for k, v in want.items()
             if meta.get('params', {}).get(k) != v}
@@ -241,31 +234,12 @@ def _check(root, meta, p):
                          'another data_root')
 
 
-def ensure_synthetic_video_dataset(root: str, progress: bool = True, **params) -> str:
-    """Generate the dataset at ``root`` unless it is there with the same parameters
-    (other parameters raise). One process generates under ``<root>.lock`` while
-    others wait; the folder is built next to ``root`` and renamed into place."""
-    from .synthetic import _file_lock
+def generate_synthetic_video_dataset(root: str, overwrite: bool = False, progress: bool = True,
+                                     **params) -> str:
+    """Write the dataset to ``root`` (atomically; ``overwrite`` replaces only a
+    generated dataset, :func:`.store.write_dataset`). Returns the absolute root."""
     p = SyntheticVideoParams(**params)
-    root = osp.abspath(root)
-    meta = _read_meta(root)
-    if meta is None:
-        os.makedirs(osp.dirname(root), exist_ok=True)
-        with _file_lock(root + '.lock'):
-            meta = _read_meta(root)
-            if meta is None:
-                if osp.exists(root):
-                    raise FileExistsError(f'{root} exists but is not a synthetic video '
-                                          f'dataset (no {META_FILE}); remove it or choose '
-                                          'another data_root')
-                tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-',
-                                       dir=osp.dirname(root))
-                try:
-                    _build(tmp, p, progress)
-                    os.rename(tmp, root)
-                except BaseException:
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    raise
-                return root
-    _check(root, meta, p)
-    return root
+    if p.num_train < 1:
+        raise ValueError(f'num_train must be >= 1 (got {p.num_train}): a dataset without '
+                         'training videos trains nothing')
+    return write_dataset(root, lambda tmp: _build(tmp, p, progress), overwrite)
