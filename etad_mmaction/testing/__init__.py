@@ -260,6 +260,14 @@ def final_metrics(log_text: str) -> float:
     return float(rows[-1])
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a test's torch.distributed rendezvous)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def eval_detection_cli(*args, check: bool = True):
     """Run ``tools/analysis/eval_detection.py *args``; with ``check`` assert it exits 0
     and return its one json line, else return the CompletedProcess."""
@@ -275,6 +283,6 @@ def eval_detection_cli(*args, check: bool = True):
 
 __all__ = ['T', 'C', 'make_samples', 'small_model', 'random_feature_batch', 'write_json',
            'official_gt', 'write_npy_features', 'tiny_tsm_recognizer', 'TOOLS_ENV',
-           'tools_dirs', 'tool_path', 'load_tool', 'run_tool', 'data_opts',
+           'free_port', 'tools_dirs', 'tool_path', 'load_tool', 'run_tool', 'data_opts',
            'final_metrics', 'eval_detection_cli', 'E2E_M', 'E2E_T', 'E2E_HW', 'e2e_samples',
            'tiny_e2e_batch', 'tiny_e2e_model']

@@ -8,7 +8,8 @@ import pytest
 from etad_mmaction.evaluation import TADMetric
 from etad_mmaction.evaluation.functional import assign_classes
 
-from test_eval_cli import cli, small_pair, write  # noqa: F401
+from etad_mmaction.testing import eval_detection_cli as cli
+from etad_mmaction.testing import write_json as write
 
 
 def predictions(tmp_path, results):
@@ -21,14 +22,14 @@ def predictions(tmp_path, results):
     (dict(label='X', score=0.9, segment=['0', 10]), 'segment must be [start, end]'),
     (dict(label='X', score=True, segment=[0, 10]), 'score must be a number, got bool'),
 ])
-def test_malformed_predictions_are_errors(small_pair, tmp_path, entry, why):  # noqa: F811
+def test_malformed_predictions_are_errors(small_pair, tmp_path, entry, why):
     gt, _ = small_pair
     proc = cli(gt, predictions(tmp_path, {'a': [entry]}), check=False)
     assert proc.returncode != 0 and "results['a'][0] is malformed" in proc.stderr
     assert why in proc.stderr
 
 
-def test_empty_results_are_an_error(small_pair, tmp_path):  # noqa: F811
+def test_empty_results_are_an_error(small_pair, tmp_path):
     gt, _ = small_pair
     for results in ({}, {'a': [], 'b': []}):
         proc = cli(gt, predictions(tmp_path, results), check=False)
@@ -36,9 +37,9 @@ def test_empty_results_are_an_error(small_pair, tmp_path):  # noqa: F811
         assert 'p.json' in proc.stderr
 
 
-def test_ground_truth_after_the_video_end_is_an_error(small_pair, tmp_path):  # noqa: F811
+def test_ground_truth_after_the_video_end_is_an_error(small_pair, tmp_path):
     gt, pred = small_pair
-    data = json.loads(gt.read_text())
+    data = json.loads(open(gt).read())
     data['database']['b']['annotations'].append(dict(segment=[500, 600], label='Y'))
     proc = cli(write(tmp_path / 'g2.json', data), pred, check=False)
     assert proc.returncode != 0

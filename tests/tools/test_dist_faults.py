@@ -9,7 +9,16 @@ import sys
 
 import torch
 
-from test_tools import DUMP, ROOT, free_port, run_tool
+from etad_mmaction import testing
+from etad_mmaction.testing import free_port
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DUMP = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic_dump.py')
+
+
+def run_tool(args, env_extra=None, timeout=900):
+    return testing.run_tool(args, ROOT, (ROOT, osp.join(ROOT, 'tests', 'helpers')), env_extra,
+                            timeout)
 
 
 def dist_args(work, data_root):

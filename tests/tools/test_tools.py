@@ -5,13 +5,12 @@ import json
 import os
 import os.path as osp
 import re
-import socket
 
 import pytest
 import torch
 
 from etad_mmaction import testing
-from etad_mmaction.testing import data_opts, final_metrics
+from etad_mmaction.testing import free_port, data_opts, final_metrics
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
@@ -69,12 +68,6 @@ def test_resume_reaches_same_parameters(trained, tmp_path):
     b = torch.load(osp.join(work, 'params_rank0.pth'))
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-6), k
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def test_cpu_distributed_two_processes(trained, tmp_path):

@@ -4,14 +4,13 @@ gradients averaged as DDP does, equal 1 process with the whole batch (float64).
 This rests on the loss normalisers (Eq. 2's N+ / N-, the IoU bins, the positives)
 being global counts reduced across ranks, and on per-video seeded sampling."""
 import os
-import socket
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.structures import InstanceData
 
-from etad_mmaction.testing import make_samples, small_model
+from etad_mmaction.testing import free_port, make_samples, small_model
 
 T, C, B = 16, 8, 4
 
@@ -58,12 +57,6 @@ def worker(rank, world, port, out_path):
             torch.save(g, out_path)
     finally:
         dist.destroy_process_group()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def test_two_ranks_equal_one_process(tmp_path):
