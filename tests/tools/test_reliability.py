@@ -21,6 +21,8 @@ from test_tools import DUMP, ROOT, data_opts, final_metrics, run_tool
 
 @pytest.mark.parametrize('damage', ['truncate', 'garbage'])
 def test_damaged_checkpoint_error_names_file(tmp_path, damage):
+    from etad_mmaction.engine import checkpoint_io
+    checkpoint_io.apply()   # as ETADCheckpointHook and init_detector do (not at import)
     model = nn.Linear(3, 2)
     path = str(tmp_path / 'epoch_7.pth')
     runner_mod.save_checkpoint({'state_dict': model.state_dict()}, path)
