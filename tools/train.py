@@ -156,11 +156,22 @@ def build_runner(cfg, args):
     return runner
 
 
+def tool_logger():
+    """Messages before the runner's logger exists (lock, resume file), on stderr."""
+    logger = logging.getLogger('etad_mmaction.train')
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter('train.py: %(levelname)s: %(message)s'))
+        logger.addHandler(handler)
+        logger.propagate = False
+    return logger
+
+
 def work_dir_lock(cfg):
     """The work dir's lock (rank 0 of a multi-process run; other ranks: None)."""
     if int(os.environ.get('RANK', '0')) != 0 or '://' in str(cfg.work_dir):
         return None
-    return WorkDirLock(cfg.work_dir, logger=logging.getLogger('etad_mmaction.train'))
+    return WorkDirLock(cfg.work_dir, logger=tool_logger())
 
 
 def main():
@@ -171,14 +182,12 @@ def main():
     threads = set_cpu_threads()
     lock = work_dir_lock(cfg)
     if lock is not None:
-        logging.basicConfig(format='%(levelname)s: %(message)s')
         lock.acquire()
     try:
         setup_cpu_distributed(cfg, args.launcher)
         if cfg.get('resume') and cfg.get('load_from') is None:
             # last_checkpoint's file, or the work dir's own one in a copied work dir
-            cfg.load_from = find_resume_checkpoint(
-                cfg.work_dir, logging.getLogger('etad_mmaction.train'))
+            cfg.load_from = find_resume_checkpoint(cfg.work_dir, tool_logger())
         runner = build_runner(cfg, args)
         if threads is not None:
             runner.logger.info(f'CPU training with {threads} torch threads (half the cores; '
