@@ -91,3 +91,18 @@ def remove_dead_temporaries(folder: str, targets: Optional[set] = None) -> List[
             except FileNotFoundError:
                 pass
     return removed
+
+
+def check_output_path(dst: str, sources=(), force: bool = False) -> str:
+    """Refuse an output ``dst`` that is one of ``sources`` (also through links) or
+    that exists without ``force``; returns its absolute path."""
+    dst_abs = osp.abspath(dst)
+    if osp.isdir(dst_abs):
+        raise ValueError(f'the output {dst} is a folder; give a file name')
+    for src in sources:
+        if osp.exists(src) and osp.exists(dst_abs) and osp.samefile(src, dst_abs) \
+                or osp.realpath(src) == osp.realpath(dst_abs):
+            raise ValueError(f'the output {dst} is the input {src}; give another output path')
+    if osp.lexists(dst_abs) and not force:
+        raise ValueError(f'the output {dst} exists; pass --force to replace it')
+    return dst_abs
