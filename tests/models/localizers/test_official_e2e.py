@@ -166,11 +166,19 @@ def test_converter_cli_and_strict_load_through_test_tool(reference, videos, tmp_
     assert cli.main([src, dst, '--force']) == 0
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
     opts = cli_options(small_options(videos))
+    raw, sub = str(tmp_path / 'raw'), str(tmp_path / 'sub.json')
     run = subprocess.run([sys.executable, 'tools/test.py', PRESET, dst, '--work-dir',
-                          str(tmp_path / 'w'), '--cfg-options', *opts],
+                          str(tmp_path / 'w'), '--out', sub, '--dump-raw', raw,
+                          '--cfg-options', *opts],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     assert 'avg_mAP' in run.stdout + run.stderr
+    # their post-processing (Gaussian Soft-NMS, clipped after) re-run from the raw dump
+    post = load_tool('analysis/post_process.py')
+    sub2 = str(tmp_path / 'post.json')
+    post.main([PRESET, raw, '--out', sub2, '--cfg-options', *opts])
+    with open(sub) as f, open(sub2) as g:
+        assert json.load(f) == json.load(g)
     # a checkpoint of another width fails the converter's strict check, by name
     state = dict(reference.state_dict())
     key = 'base_detector.tem.2.weight'
