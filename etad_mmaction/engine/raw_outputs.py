@@ -193,6 +193,8 @@ class ETADRawDumpHook(Hook):
         return [m for m in unwrap(runner.model).modules() if hasattr(m, 'keep_raw_proposals')]
 
     def before_test(self, runner) -> None:
+        if osp.exists(self.out_dir) and not osp.isdir(self.out_dir):
+            raise NotADirectoryError(f'--dump-raw {self.out_dir} is a file; give a folder')
         old = glob.glob(osp.join(self.out_dir, '[0-9]*_*.pkl'))
         if old:
             raise FileExistsError(f'--dump-raw {self.out_dir} already holds {len(old)} raw '

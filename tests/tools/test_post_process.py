@@ -81,6 +81,8 @@ def test_bad_inputs(dumped, tmp_path):
     with pytest.raises(ValueError, match='0000000_v.pkl: not a raw proposal file'):
         load_raw(str(bad / '0000000_v.pkl'))
     # a folder that already holds raw files is refused before the test loop runs
-    hook = ETADRawDumpHook(dumped['raw'])
+    runner = SimpleNamespace(model=MODELS.build(Config.fromfile(TINY).model))
     with pytest.raises(FileExistsError, match='already holds 8 raw files'):
-        hook.before_test(SimpleNamespace(model=MODELS.build(Config.fromfile(TINY).model)))
+        ETADRawDumpHook(dumped['raw']).before_test(runner)
+    with pytest.raises(NotADirectoryError, match='is a file'):
+        ETADRawDumpHook(osp.join(dumped['raw'], 'dataset_meta.json')).before_test(runner)
