@@ -194,6 +194,7 @@ def test_official_preset_trains_on_synthetic_videos(videos, tmp_path):
     cfg = Config.fromfile(PRESET)
     cfg.merge_from_dict(small_options(videos))
     cfg.work_dir = str(tmp_path / 'work')
+    cfg.default_hooks.checkpoint.update(interval=100, save_last=False, save_best=None)
     runner = Runner.from_cfg(cfg)
     model = runner.model
     egs = model.egs
