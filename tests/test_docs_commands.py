@@ -15,7 +15,7 @@ PAGES = ['README.md'] + sorted(osp.relpath(p, ROOT)
                                for p in glob.glob(osp.join(ROOT, 'docs', '*.md')))
 # pages of this project's own quick start: bare `python` only after the activation line
 ACTIVATED = ['README.md', 'docs/getting_started.md', 'docs/configs.md', 'docs/end_to_end.md']
-TOOLS = {'tools/train.py', 'tools/test.py', 'tools/demo.py'}
+TOOLS = {'tools/train.py', 'tools/test.py', 'tools/demo.py', 'tools/analysis/post_process.py'}
 
 
 def page_commands(page):

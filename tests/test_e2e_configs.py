@@ -22,7 +22,8 @@ CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'etad_e2e', '*.py')))
 VIDEOS = osp.join(ROOT, 'tests', 'data', 'videos')  # real footage, tests/data
 # (config, encoder lr): App. B.2, 1e-6 for TSM / SlowOnly, 1e-7 for R(2+1)D; the
 # embedded default (a small encoder pretrained on synthetic clips) trains it at 1e-4
-ENCODER_LR = {'r2plus1d': 1e-7, 'synthetic-video': 1e-4}
+ENCODER_LR = {'official': 5e-7, 'r2plus1d': 1e-7, 'synthetic-video': 1e-4}
+DETECTOR_LR = {'official': 5e-4}   # the authors' released end-to-end recipe
 SNIPPETS = {'synthetic-video': 16}
 
 
@@ -71,7 +72,7 @@ def test_e2e_config_builds(path):
         if any(id(p) in enc_ids for p in g['params']):
             assert g['lr'] == pytest.approx(lr)
         else:
-            assert g['lr'] == pytest.approx(1e-3)
+            assert g['lr'] == pytest.approx(DETECTOR_LR.get(_key(path, DETECTOR_LR), 1e-3))
 
 
 def _tiny_video_data(tmp_path):

@@ -103,4 +103,4 @@ def test_mim_search_lists_every_indexed_config(mim_path, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     listed = [line.split(':', 1)[1].strip() for line in out.stdout.splitlines()
               if line.startswith('config id:')]
-    assert sorted(listed) == sorted(names) and len(names) == 16
+    assert sorted(listed) == sorted(names) and len(names) == 17

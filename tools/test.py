@@ -19,6 +19,9 @@ def parse_args(argv=None):
     parser.add_argument('--dump', type=str,
                         help='write the raw predictions (a pickle of data samples, '
                         'MMEngine DumpResults) to this file')
+    parser.add_argument('--dump-raw', metavar='DIR',
+                        help='also write each sample\'s scored proposals before NMS to DIR '
+                        '(tools/analysis/post_process.py re-runs NMS and evaluation from them)')
     parser.add_argument('--out', type=str,
                         help='write the detections in the ActivityNet submission format (json)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -78,6 +81,9 @@ def build_cfg(args) -> Config:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
             else [cfg.test_evaluator]
         cfg.test_evaluator = list(evaluators) + [dict(type='DumpResults', out_file_path=args.dump)]
+    if args.dump_raw:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='ETADRawDumpHook', out_dir=args.dump_raw)]
     return cfg
 
 

@@ -1,4 +1,5 @@
 """Pipeline transforms of the feature datasets (paper App. B.1)."""
+from .augment import TADRandAugment
 from .formatting import CONTRACT_META_KEYS, PackTADInputs
 from .loading import LoadTADFeature
 from .temporal import CropTADWindow, ResizeTADFeature
@@ -6,4 +7,4 @@ from .video import SampleSnippets, TADDecordDecode, TADDecordInit, VideoReadErro
 
 __all__ = ['LoadTADFeature', 'ResizeTADFeature', 'CropTADWindow', 'PackTADInputs',
            'CONTRACT_META_KEYS', 'SampleSnippets', 'TADDecordInit', 'TADDecordDecode',
-           'VideoReadError']
+           'VideoReadError', 'TADRandAugment']

@@ -194,6 +194,9 @@ class TADDecordInit(DecordInit):
     file and ``RuntimeError('Error reading N bytes...')`` for an unreadable
     one, without the path.
 
+    Also sets ``start_index = 0`` when absent (decoded frames count from 0), which
+    MMAction2's ``SampleFrames`` reads.
+
     Raises:
         FileNotFoundError: the file does not exist.
         VideoReadError: decord cannot open it, or it has no frames.
@@ -201,6 +204,7 @@ class TADDecordInit(DecordInit):
 
     def transform(self, results: Dict) -> Dict:
         filename = results['filename']
+        results.setdefault('start_index', 0)
         try:
             results = super().transform(results)
         except FileNotFoundError as err:

@@ -1,5 +1,7 @@
 """Parameter names of the authors' released ETAD (github.com/sming256/ETAD) ->
-``configs/etad/etad-official_1xb16-6e_anet-tsp-feature.py``.
+``configs/etad/etad-official_1xb16-6e_anet-tsp-feature.py`` (their feature-based
+detector) and ``configs/etad_e2e/etad-e2e-official_r2plus1d-34-tsp_1xb4-6e_anet.py``
+(their end-to-end model: TSP R(2+1)D-34 encoder + detector).
 
 Their detector flattens RoI features channel-major (``c * bins + j``); this
 project's first FC layers read them bin-major (``j * C + c``), so those weight
@@ -7,7 +9,7 @@ columns are permuted. Their per-branch FC stacks (``nn.Sequential`` of Linear an
 ReLU) become branches of ``ParallelMLP`` (``[in, out]`` weights).
 """
 import re
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -96,4 +98,42 @@ def convert_official_state_dict(state: Dict[str, Tensor], roi_channels: int = 12
             out[f'{name}.weights.{layer}'] = torch.stack([w.t() for w in stacked])
         else:
             out[f'{name}.biases.{layer}'] = torch.stack([b.view(1, -1) for b in stacked])
+    return out
+
+
+#: where the authors' end-to-end ``TAL_model`` keeps its parts
+E2E_ENCODER_PREFIX = 'feature_extractor.'
+E2E_DETECTOR_PREFIX = 'base_detector.'
+
+
+def is_official_e2e(state: Dict[str, Tensor]) -> bool:
+    """Whether ``state`` is of the authors' end-to-end model (has encoder keys)."""
+    return any((k[7:] if k.startswith('module.') else k).startswith(E2E_ENCODER_PREFIX)
+               for k in state)
+
+
+def convert_official_e2e_state_dict(state: Dict[str, Tensor], roi_channels: int = 128,
+                                    backbone: Optional[dict] = None) -> Dict[str, Tensor]:
+    """The authors' end-to-end ``TAL_model`` state dict (``feature_extractor.model.
+    backbone.*``: their TSP R(2+1)D-34 in torchvision's layout; ``base_detector.*``)
+    -> ``ETADEndToEnd`` keys (``encoder.backbone.*`` through
+    :func:`~.tsp_r2plus1d.convert_tsp_r2plus1d`, ``detector.*`` through
+    :func:`convert_official_state_dict`). ``KeyError`` names what cannot be mapped."""
+    from .tsp_r2plus1d import convert_tsp_r2plus1d
+    encoder, detector, other = {}, {}, []
+    for key, value in state.items():
+        bare = key[len('module.'):] if key.startswith('module.') else key
+        if bare.startswith(E2E_ENCODER_PREFIX):
+            encoder[bare] = value
+        elif bare.startswith(E2E_DETECTOR_PREFIX):
+            detector[bare] = value
+        else:
+            other.append(key)
+    if other or not encoder or not detector:
+        raise KeyError(f'not the authors\' end-to-end checkpoint: {len(other)} key(s) outside '
+                       f'{E2E_ENCODER_PREFIX!r} / {E2E_DETECTOR_PREFIX!r} {other[:8]}, '
+                       f'{len(encoder)} encoder and {len(detector)} detector keys')
+    out = dict(convert_tsp_r2plus1d(encoder, backbone, prefix='encoder.backbone.'))
+    out.update({f'detector.{k}': v for k, v in
+                convert_official_state_dict(detector, roi_channels).items()})
     return out

@@ -55,6 +55,11 @@ class EncoderGradientSampling:
             ``single_pass`` mode (there the chunk only bounds the no-grad pass:
             9.9 GB at every chunk, 0.27 s at 32 vs 0.47 s at 4); see
             ``docs/benchmarks.md``.
+        count (str): how many snippets get gradients: ``'floor'`` (default,
+            ``k = max(1, floor(ratio * M))``, the paper's Algorithm 1) or
+            ``'chunks'`` (the authors' released code: whole chunks,
+            ``k = chunk_size * int(ratio * M / chunk_size + 0.99)``, at most
+            ``M``; 40 of 128 snippets at 0.3 with chunks of 4, not 38).
     """
 
     #: default ``chunk_size`` per mode (measured, see the docstring)
@@ -62,7 +67,7 @@ class EncoderGradientSampling:
 
     def __init__(self, ratio: float = 0.3, mode: str = 'single_pass',
                  sampler: Optional[dict] = dict(type='RandomSampler'),
-                 chunk_size: Optional[int] = None):
+                 chunk_size: Optional[int] = None, count: str = 'floor'):
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) \
                 or math.isnan(float(ratio)) or not 0.0 <= float(ratio) <= 1.0:
             raise ValueError(f'model.egs.ratio must be in [0, 1], got {ratio!r}')
@@ -72,9 +77,12 @@ class EncoderGradientSampling:
             chunk_size = self.DEFAULT_CHUNK[mode]
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f'model.egs.chunk_size must be an int >= 1, got {chunk_size!r}')
+        if count not in ('floor', 'chunks'):
+            raise ValueError(f"model.egs.count must be 'floor' or 'chunks', got {count!r}")
         self.ratio = float(ratio)
         self.mode = mode
         self.chunk_size = chunk_size
+        self.count = count
         self.sampler = None
         if 0.0 < self.ratio < 1.0:
             if sampler is None:
@@ -89,6 +97,8 @@ class EncoderGradientSampling:
             except KeyError as err:
                 raise KeyError(f'model.egs.sampler: unknown sampler type '
                                f'{cfg.get("type")!r} ({err})') from None
+            if count == 'chunks':       # the sampler draws num_grad(M) snippets
+                self.sampler.num_samples = self.num_grad
             req = set(getattr(self.sampler, 'requires', ()))
             if req - {'coords', 'features'}:
                 raise ValueError(f'model.egs.sampler: {type(self.sampler).__name__} needs '
@@ -99,6 +109,15 @@ class EncoderGradientSampling:
                     f'model.egs.sampler: {type(self.sampler).__name__} needs snippet '
                     "features before the choice; use model.egs.mode='injection' (whose "
                     'no-grad pass provides them) or a feature-free sampler')
+
+    def num_grad(self, num: int) -> int:
+        """Snippets with gradients among ``num`` (see ``count``)."""
+        if self.ratio == 0.0:
+            return 0
+        if self.count == 'chunks':
+            chunks = int(num * self.ratio / self.chunk_size + 0.99)
+            return min(num, max(1, chunks * self.chunk_size))
+        return min(num, max(1, int(math.floor(self.ratio * num + 1e-9))))
 
     @property
     def needs_features(self) -> bool:
@@ -175,4 +194,4 @@ class EncoderGradientSampling:
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(ratio={self.ratio}, mode={self.mode!r}, '
-                f'sampler={self.sampler!r}, chunk_size={self.chunk_size})')
+                f'sampler={self.sampler!r}, chunk_size={self.chunk_size}, count={self.count!r})')

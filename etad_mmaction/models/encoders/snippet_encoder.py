@@ -60,6 +60,11 @@ class SnippetEncoder(BaseModule):
             fixed) with its affine parameters frozen (App. B.1). Default True.
             This also makes the encoder a per-snippet function, which is what
             makes EGS exact (snippets batched differently give equal features).
+            ``'stats'``: every BatchNorm in eval mode (running statistics fixed,
+            so still a per-snippet function) but the affine parameters of the
+            unfrozen stages train: the authors' released end-to-end code
+            (``norm_eval=True``; their optimiser keeps parameters whose name
+            lacks ``bn``, which is every BatchNorm of torchvision's layout).
         input_format (str, optional): ``'2d'`` (frames through a 2-D backbone,
             ``[M*T, C, H, W]``) or ``'3d'`` (``[M, C, T, H, W]``); detected
             from the backbone when omitted.
@@ -74,7 +79,8 @@ class SnippetEncoder(BaseModule):
     and returns ``[M, D]`` or ``[B, M, D]``.
     """
 
-    def __init__(self, backbone: dict, frozen_stages: int = 2, freeze_bn: bool = True,
+    def __init__(self, backbone: dict, frozen_stages: int = 2,
+                 freeze_bn: Union[bool, str] = True,
                  input_format: Optional[str] = None, pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, list]] = None):
         self.checkpoint, self.checkpoint_prefix = None, 'backbone.'
@@ -98,6 +104,9 @@ class SnippetEncoder(BaseModule):
                 f'model.encoder.frozen_stages={frozen_stages} conflicts with '
                 f'model.encoder.backbone.frozen_stages={backbone["frozen_stages"]}; set one')
         backbone['frozen_stages'] = frozen_stages
+        if freeze_bn not in (True, False, 'stats'):
+            raise ValueError(f"model.encoder.freeze_bn must be True, False or 'stats', "
+                             f'got {freeze_bn!r}')
         if freeze_bn:
             backbone['norm_eval'] = True
         # the encoder loads weights itself; keep the backbone from looking for them
@@ -146,8 +155,9 @@ class SnippetEncoder(BaseModule):
             for m in self.modules():
                 if isinstance(m, _BatchNorm):
                     m.eval()
-                    for p in m.parameters(recurse=False):
-                        p.requires_grad = False
+                    if self.freeze_bn != 'stats':
+                        for p in m.parameters(recurse=False):
+                            p.requires_grad = False
 
     def train(self, mode: bool = True):
         super().train(mode)           # the backbone applies its own freezing / norm_eval

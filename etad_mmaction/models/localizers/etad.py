@@ -11,7 +11,7 @@ from mmaction.utils import OptSampleList, SampleList
 from .base import BaseTADLocalizer
 from ..roi_heads.etad_roi_head import DEFAULT_PROPOSAL_SAMPLER
 from ..samplers.seeding import sampling_generator, sampling_seed
-from ..utils import pad_segments, select_and_suppress, snippet_boundary_targets
+from ..utils import pad_segments, select_and_suppress, snippet_boundary_targets, to_video_time
 
 _UNSET = object()
 # old ``proposal_head`` (CascadeProposalHead) keys -> (part of the RoI head, new key)
@@ -54,6 +54,16 @@ def _check_cfgs(train_cfg: dict, test_cfg: dict) -> None:
     if extra:
         raise KeyError(f'model.test_cfg.nms: {extra} are not options of {kind!r} (a config '
                        f'that changes nms.type may need nms=dict(_delete_=True, ...))')
+
+
+def resolved_test_cfg(test_cfg: Optional[dict] = None) -> dict:
+    """``model.test_cfg`` over the defaults (Soft-NMS of BMN, top 100 of the
+    2000 best candidates), checked; also used by ``tools/analysis/post_process.py``."""
+    out = dict(nms=dict(type='soft_nms', alpha=0.4, low_threshold=0.5, high_threshold=0.9,
+                        top_k=100, pre_top_k=2000))
+    out.update(test_cfg or {})
+    _check_cfgs({}, out)
+    return out
 
 
 def _roi_head_from_legacy(roi_head: dict, proposal_head, sampler, test_sampler,
@@ -145,12 +155,10 @@ class ETAD(BaseTADLocalizer):
         self.max_duration = max_duration
         self.train_cfg = dict(boundary_radius=1.5, seed=0)
         self.train_cfg.update(train_cfg or {})
-        self.test_cfg = dict(nms=dict(type='soft_nms', alpha=0.4, low_threshold=0.5,
-                                      high_threshold=0.9, top_k=100, pre_top_k=2000))
         test_cfg = dict(test_cfg or {})
         roi_head = _roi_head_from_legacy(roi_head, proposal_head, sampler, test_sampler,
                                          test_cfg)
-        self.test_cfg.update(test_cfg)
+        self.test_cfg = resolved_test_cfg(test_cfg)
         _check_cfgs(self.train_cfg, self.test_cfg)
         self.neck = MODELS.build(neck)
         self.boundary_head = MODELS.build(boundary_head)
@@ -169,6 +177,8 @@ class ETAD(BaseTADLocalizer):
         self.sampling_seed = int(self.train_cfg['seed'])
         self.sampling_epoch = 0
         self._compiled_loss = None
+        # predict() also keeps the scored proposals before NMS (``raw_proposals``)
+        self.keep_raw_proposals = False
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
@@ -269,19 +279,15 @@ class ETAD(BaseTADLocalizer):
     def predict(self, inputs, data_samples: SampleList) -> SampleList:
         raw = self.forward_tensor(inputs, data_samples)
         t = self.num_snippets
+        if self.keep_raw_proposals:                 # ETADRawDumpHook (tools/test.py --dump-raw)
+            for ds, seg, score, ok in zip(data_samples, raw['segments'], raw['scores'],
+                                          raw['valid']):
+                ds.raw_proposals = InstanceData(segments=seg[ok].cpu(), scores=score[ok].cpu(),
+                                                metainfo=dict(num_snippets=t))
         detections = select_and_suppress(raw['segments'], raw['scores'], raw['valid'], t,
                                          self.test_cfg['nms'])
         for ds, (seg, score) in zip(data_samples, detections):
-            meta = ds.metainfo
-            sps = float(meta.get('snippet_seconds', 1.0))
-            start = float(meta.get('window_start', 0.0))
-            seconds = seg * sps + start
-            if 'duration' in meta:
-                seconds = seconds.clamp(0, float(meta['duration']))
-            pred = InstanceData()
-            pred.segments = seconds.cpu()
-            pred.scores = score.cpu()
-            ds.pred_instances = pred
+            ds.pred_instances = to_video_time(seg, score, ds.metainfo)
         return data_samples
 
     def forward_tensor(self, inputs,

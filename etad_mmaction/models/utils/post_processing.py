@@ -2,6 +2,7 @@
 from typing import List, Tuple
 
 import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from etad_mmaction.structures import segment_gaussian_soft_nms, segment_nms, segment_soft_nms
@@ -65,3 +66,17 @@ def select_and_suppress(segments: Tensor, scores: Tensor, valid: Tensor, num_sni
                              f"'nms', got {kind!r}")
         results.append((seg * num_snippets, sc))
     return results
+
+
+def to_video_time(segments: Tensor, scores: Tensor, metainfo: dict) -> InstanceData:
+    """Detections of one sample in snippet units -> ``pred_instances`` in seconds
+    (``t = window_start + u * snippet_seconds``, clipped to ``[0, duration]``)."""
+    sps = float(metainfo.get('snippet_seconds', 1.0))
+    start = float(metainfo.get('window_start', 0.0))
+    seconds = segments * sps + start
+    if 'duration' in metainfo:
+        seconds = seconds.clamp(0, float(metainfo['duration']))
+    pred = InstanceData()
+    pred.segments = seconds.cpu()
+    pred.scores = scores.cpu()
+    return pred
