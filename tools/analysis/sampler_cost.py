@@ -5,15 +5,17 @@ ratio 0.06 (k = 495); snippet level (EGS): M = 128 snippets at ratio 0.3 (k = 38
 Inputs are synthetic (random kernel features, IoUs; real relative lengths).
 Prints JSON: ``{level: {sampler: {"median_ms", "min_ms", "n", "k"}}}``; the level
 ``proposals_batch`` times ``sample_batch`` on ``--batch`` videos (per video).
-FPS on the CPU loops over the videos (``cpu_per_video``, the default; the entry
-``FPSSampler_batched_loop`` times the one k-step loop over the batch that runs on
-accelerators), and with torch_cluster installed (``backend='auto'``) every video
-is a ``torch_cluster.fps`` call (``settings.torch_cluster``); the other host
+FPS on the CPU loops over the videos (``cpu_per_video``, the default; with
+``--fps-batched-loop`` the entry ``FPSSampler_batched_loop`` times the one k-step
+loop over the batch that runs on accelerators, minutes on one CPU thread), and
+with torch_cluster installed (``backend='auto'``) every video is a
+``torch_cluster.fps`` call (``settings.torch_cluster``); the other host
 strategies loop over the videos.
 ``--out`` also writes the JSON (atomically).
 
     python tools/analysis/sampler_cost.py [--repeats 5] [--proposal-channels 259]
-        [--batch 16] [--batch-samplers FPSSampler DPPSampler] [--out F]
+        [--batch 16] [--batch-samplers FPSSampler DPPSampler] [--fps-batched-loop]
+        [--out F]
 
 Prefix ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` for the single-thread cost
 (BLAS threading is erratic on an oversubscribed machine). No timing asserts.
@@ -95,6 +97,8 @@ def main():
     parser.add_argument('--samplers', nargs='*', default=list(SAMPLER_STRATEGIES.values()))
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--batch-samplers', nargs='*', default=['FPSSampler', 'DPPSampler'])
+    parser.add_argument('--fps-batched-loop', action='store_true',
+                        help='also time FPS\'s batched loop on the CPU (slow there)')
     parser.add_argument('--out', help='also write the JSON here')
     args = parser.parse_args()
     env = {key: os.environ.get(key) for key in THREAD_ENV}
@@ -110,7 +114,7 @@ def main():
         name: measure_batch(TASK_UTILS.build(dict(type=name, ratio=args.proposal_ratio)),
                             inputs, args.batch, args.repeats)
         for name in args.batch_samplers}
-    if 'FPSSampler' in args.batch_samplers:
+    if args.fps_batched_loop:
         result['proposals_batch']['FPSSampler_batched_loop'] = measure_batch(
             TASK_UTILS.build(dict(type='FPSSampler', ratio=args.proposal_ratio,
                                   backend='torch', cpu_per_video=False)),
