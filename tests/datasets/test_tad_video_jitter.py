@@ -80,6 +80,20 @@ def test_jitter_errors():
             dict(total_frames=100, sampling_seed=0, sample_idx=0, video_name='v1'))
 
 
+def test_frame_jitter_needs_room_between_frames():
+    """Dense clips (frame_interval=1) cannot be frame-jittered: refused."""
+    with pytest.raises(ValueError, match=r"jitter='frame' needs frame_interval >= 2.*"
+                                         r"frame_interval=1 \(clip_len=8\)"):
+        SampleSnippets(num_snippets=16, clip_len=8, frame_interval=1, jitter='frame')
+    SampleSnippets(num_snippets=16, clip_len=8, frame_interval=1, jitter='snippet')
+    plain = SampleSnippets(num_snippets=16, clip_len=8, frame_interval=4)(
+        keyed(2, total_frames=16 * 64))['frame_inds']
+    moved = SampleSnippets(num_snippets=16, clip_len=8, frame_interval=4, jitter='frame')(
+        keyed(2, total_frames=16 * 64))['frame_inds']
+    shift = moved - plain
+    assert shift.min() >= -2 and shift.max() <= 2 and np.count_nonzero(shift) > 64
+
+
 class KeepFrameInds(BaseTransform):
     def transform(self, results):
         return dict(frame_inds=results['frame_inds'], sample_idx=results['sample_idx'])

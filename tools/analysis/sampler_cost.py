@@ -4,12 +4,18 @@ Proposal level (DPS): the valid proposals of a T = D = 128 map (n = 8,256) at
 ratio 0.06 (k = 495); snippet level (EGS): M = 128 snippets at ratio 0.3 (k = 38).
 Inputs are synthetic (random kernel features, IoUs; real relative lengths).
 Prints JSON: ``{level: {sampler: {"median_ms", "min_ms", "n", "k"}}}``; the level
-``proposals_batch`` times ``sample_batch`` on ``--batch`` videos (per video:
-FPS runs the batch in one loop, the other host strategies loop over the videos).
+``proposals_batch`` times ``sample_batch`` on ``--batch`` videos (per video).
+FPS on the CPU loops over the videos (``cpu_per_video``, the default; with
+``--fps-batched-loop`` the entry ``FPSSampler_batched_loop`` times the one k-step
+loop over the batch that runs on accelerators, minutes on one CPU thread), and
+with torch_cluster installed (``backend='auto'``) every video is a
+``torch_cluster.fps`` call (``settings.torch_cluster``); the other host
+strategies loop over the videos.
 ``--out`` also writes the JSON (atomically).
 
     python tools/analysis/sampler_cost.py [--repeats 5] [--proposal-channels 259]
-        [--batch 16] [--batch-samplers FPSSampler DPPSampler] [--out F]
+        [--batch 16] [--batch-samplers FPSSampler DPPSampler] [--fps-batched-loop]
+        [--out F]
 
 Prefix ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` for the single-thread cost
 (BLAS threading is erratic on an oversubscribed machine). No timing asserts.
@@ -25,6 +31,7 @@ import torch
 import etad_mmaction  # noqa: F401  (registers the samplers)
 from etad_mmaction.fileio import write_text
 from etad_mmaction.models.samplers import SAMPLER_STRATEGIES
+from etad_mmaction.models.samplers import fps_sampler as fps_module
 from etad_mmaction.models.utils.proposal_map import valid_proposals
 from mmaction.registry import TASK_UTILS
 
@@ -90,12 +97,15 @@ def main():
     parser.add_argument('--samplers', nargs='*', default=list(SAMPLER_STRATEGIES.values()))
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--batch-samplers', nargs='*', default=['FPSSampler', 'DPPSampler'])
+    parser.add_argument('--fps-batched-loop', action='store_true',
+                        help='also time FPS\'s batched loop on the CPU (slow there)')
     parser.add_argument('--out', help='also write the JSON here')
     args = parser.parse_args()
     from etad_mmaction.engine.launcher import set_cpu_threads
     set_cpu_threads()  # the one thread policy (tools/train.py's)
     env = {key: os.environ.get(key) for key in THREAD_ENV}
-    result = dict(settings=dict(vars(args), torch_threads=torch.get_num_threads(), env=env))
+    result = dict(settings=dict(vars(args), torch_threads=torch.get_num_threads(), env=env,
+                                torch_cluster=fps_module.torch_cluster is not None))
     for level, ratio in (('proposals', args.proposal_ratio), ('snippets', args.snippet_ratio)):
         inputs = level_inputs(level, args)
         result[level] = {name: measure(TASK_UTILS.build(dict(type=name, ratio=ratio)),
@@ -106,6 +116,11 @@ def main():
         name: measure_batch(TASK_UTILS.build(dict(type=name, ratio=args.proposal_ratio)),
                             inputs, args.batch, args.repeats)
         for name in args.batch_samplers}
+    if args.fps_batched_loop:
+        result['proposals_batch']['FPSSampler_batched_loop'] = measure_batch(
+            TASK_UTILS.build(dict(type='FPSSampler', ratio=args.proposal_ratio,
+                                  backend='torch', cpu_per_video=False)),
+            inputs, args.batch, args.repeats)
     text = json.dumps(result, indent=2)
     if args.out:
         write_text(text + '\n', args.out)

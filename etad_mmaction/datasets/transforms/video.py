@@ -65,11 +65,20 @@ class SampleSnippets(BaseTransform):
     between snippets); ``jitter='frame'`` shifts each frame of a clip by its
     own offset in ``[-interval / 2, interval / 2)`` (the stride between the
     frames of a clip; TSN-style segment sampling when ``frame_interval`` is
-    ``None``). The offsets are :func:`~etad_mmaction.models.samplers.seeding.
-    hashed_uniforms` of the key ``sampling_seed(seed, epoch, sample_idx,
-    'jitter')``: the same draws after a resume, on any rank or worker. No
-    jitter when the results' ``test_mode`` is true (validation, test).
-    ``valid_snippets`` is computed without jitter.
+    ``None``). ``'frame'`` needs ``frame_interval`` >= 2 or ``None``: dense
+    clips (interval 1, e.g. the R(2+1)D / SlowOnly configs) have no room
+    between their frames, the offsets would move a frame by at most one (none
+    at all for even ``clip_len`` on an even snippet stride), so it is refused;
+    use ``'snippet'`` there. With ``None`` the interval is clamped to 1 for a
+    video shorter than ``M * T`` frames, where the frame jitter therefore
+    does (almost) nothing. The offsets are :func:`~etad_mmaction.models.
+    samplers.seeding.hashed_uniforms` of the key ``sampling_seed(seed, epoch,
+    sample_idx, 'jitter')``: the same draws after a resume, on any rank or
+    worker. ``sample_idx`` is the index in the video dataset itself, so the
+    copies of a video in a ``RepeatDataset`` draw the same offsets within an
+    epoch (they differ between epochs). No jitter when the results'
+    ``test_mode`` is true (validation, test). ``valid_snippets`` is computed
+    without jitter.
 
     Required keys: ``total_frames``; optional ``num_snippets`` (set by the
     datasets), ``window_start_frame``, ``window_num_frames``, ``fps``,
@@ -89,7 +98,7 @@ class SampleSnippets(BaseTransform):
             (interval ``span / T``, at least 1; TSN/TSM-style segment
             sampling). Default 1.
         jitter (str, optional): ``None`` (default), ``'snippet'`` or
-            ``'frame'``, see above.
+            ``'frame'`` (needs ``frame_interval`` >= 2 or ``None``), see above.
     """
 
     JITTERS = (None, 'snippet', 'frame')
@@ -109,6 +118,12 @@ class SampleSnippets(BaseTransform):
         self.num_snippets = None if num_snippets is None else int(num_snippets)
         self.clip_len = int(clip_len)
         self.frame_interval = None if frame_interval is None else int(frame_interval)
+        if jitter == 'frame' and self.frame_interval is not None and self.frame_interval < 2:
+            raise ValueError(
+                f"SampleSnippets: jitter='frame' needs frame_interval >= 2 or None, got "
+                f'frame_interval={self.frame_interval} (clip_len={self.clip_len}): the '
+                'frames of a dense clip cannot move within their stride; use '
+                "jitter='snippet'")
 
     def _num_snippets(self, results: dict) -> int:
         given = results.get('num_snippets')

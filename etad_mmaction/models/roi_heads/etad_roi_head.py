@@ -209,16 +209,40 @@ class ETADRoIHead(BaseModule):
         geo = torch.stack([s / t, e / t, (e - s) / t], dim=1).to(x.dtype)
         return torch.cat([pooled.t(), geo], dim=1)
 
-    def _roi_features(self, x: Tensor) -> Tensor:
+    #: bytes of the gathered taps ``[B, chunk, bins, taps, C]`` per proposal chunk
+    #: of :meth:`_roi_features`
+    roi_feature_chunk_bytes = 2**28
+
+    def _roi_features(self, x: Tensor, chunk: Optional[int] = None) -> Tensor:
         """The paper's proposal features (App. H) of every proposal of the map: the
         first stage's extended-region RoI features. ``x [B, C, T]`` -> ``[B, n,
-        roi_channels * extended_bins]`` (bin-major), detached."""
+        roi_channels * extended_bins]`` (bin-major), detached.
+
+        The taps are computed once for the map (the same for every video) and
+        gathered ``chunk`` proposals at a time (default: as many as fit in
+        :attr:`roi_feature_chunk_bytes`, 256 MB), the same values as one
+        :meth:`TemporalRoIExtractor.gather` of the whole map, whose
+        ``[B, n, bins, taps, C]`` intermediate is 0.54 GB per video (linear)
+        or 2.2 GB (roi_align) at T = 128. Peak: the output (135 MB per video in
+        float32 at T = 128), the taps of the map and one chunk's intermediate.
+        """
         with torch.no_grad():
             feats = self.stages[0].stage_features(x.detach())
             b, n = x.shape[0], self.anchors.shape[0]
-            anchors = self.anchors.to(x.dtype).unsqueeze(0).expand(b, -1, -1)
-            _, extended = self.roi_extractor(anchors, x.shape[2])
-            return TemporalRoIExtractor.gather(feats, extended)[0].view(b, n, -1)
+            _, (index, weight) = self.roi_extractor(
+                self.anchors.to(x.dtype).unsqueeze(0), x.shape[2])  # [1, n, 1, bins, taps]
+            c, bins, taps = feats.shape[1], index.shape[3], index.shape[4]
+            if chunk is None:
+                per_proposal = b * bins * taps * c * feats.element_size()
+                chunk = max(1, self.roi_feature_chunk_bytes // per_proposal)
+            out = feats.new_empty(b, n, bins * c)
+            for lo in range(0, n, int(chunk)):
+                sl = slice(lo, min(n, lo + int(chunk)))
+                taps_sl = (index[:, sl].expand(b, -1, -1, -1, -1),
+                           weight[:, sl].expand(b, -1, -1, -1, -1))
+                out[:, sl] = TemporalRoIExtractor.gather(feats, taps_sl)[0].view(
+                    b, sl.stop - sl.start, -1)
+            return out
 
     def sampler_feature_batch(self, x: Tensor) -> Tensor:
         """``[B, n, c]`` features of the proposals for FPS / DPP
@@ -260,7 +284,9 @@ class ETADRoIHead(BaseModule):
         ``(padded [B, G, 2], valid [B, G])`` for the label-guided samplers. Batched
         samplers draw on the device in tensor operations (traceable); FPS and DPP
         read the proposals' features (``sampler_features``); FPS runs the batch in
-        one loop on the device, DPP loops over the videos on the host.
+        one loop on an accelerator (per video on the CPU, or with torch_cluster
+        when it is installed and ``backend='auto'``), DPP loops over the videos on
+        the host.
         """
         anchors = self.anchors
         n = anchors.shape[0]

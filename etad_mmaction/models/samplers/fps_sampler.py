@@ -1,4 +1,6 @@
 """Farthest point sampling (Sec. 3.3, feature-guided; App. H, Alg. 2)."""
+import contextlib
+
 import torch
 from mmaction.registry import TASK_UTILS
 
@@ -11,6 +13,20 @@ except ImportError:  # pragma: no cover - depends on the environment
     torch_cluster = None
 
 
+def _full_precision(features: torch.Tensor) -> torch.Tensor:
+    """float64 stays, anything else (fp16/bf16 RoI features, integers) -> float32:
+    in half precision ``|x|^2 - 2 x.p + |p|^2`` cancels and the picks change."""
+    return features if features.dtype == torch.float64 else features.float()
+
+
+def _no_autocast(device: torch.device):
+    """Autocast off for the distance products (bf16/fp16 ``mv``/``bmm`` under AMP)."""
+    try:
+        return torch.autocast(device.type, enabled=False)
+    except RuntimeError:  # pragma: no cover - a device type without autocast ('meta')
+        return contextlib.nullcontext()
+
+
 def farthest_point_sampling(features: torch.Tensor, k: int, first: int) -> torch.Tensor:
     """Indices of ``k`` farthest-first points of ``features`` ``[n, c]``, in pick
     order, starting at ``first``: every new pick maximises the Euclidean distance
@@ -18,8 +34,14 @@ def farthest_point_sampling(features: torch.Tensor, k: int, first: int) -> torch
 
     O(n c k) with a running min-distance vector; one matrix-vector product per
     pick, ``|x - p|^2 = |x|^2 - 2 x.p + |p|^2`` on mean-centred features (exact in
-    float64; float32 inputs give float32-accurate distances).
+    float64; float32 inputs give float32-accurate distances). Half-precision
+    inputs are computed in float32, with autocast disabled.
     """
+    with _no_autocast(features.device):
+        return _fps(_full_precision(features), k, first)
+
+
+def _fps(features, k, first):
     n = features.shape[0]
     x = features - features.mean(dim=0, keepdim=True)
     sq = x.pow(2).sum(1)
@@ -45,7 +67,13 @@ def farthest_point_sampling_batch(features: torch.Tensor, k: int,
 
     One loop of ``k`` steps over the batch (one batched matrix-vector product per
     step), on the features' device; no host synchronisation inside the loop.
+    Half-precision inputs are computed in float32, with autocast disabled.
     """
+    with _no_autocast(features.device):
+        return _fps_batch(_full_precision(features), k, first)
+
+
+def _fps_batch(features, k, first):
     b, n = features.shape[:2]
     x = features - features.mean(dim=1, keepdim=True)
     sq = x.pow(2).sum(2)                                             # [B, n]
@@ -81,28 +109,39 @@ class FPSSampler(BaseSampler):
             start point always comes from our generator: ``torch_cluster`` is
             called with ``random_start=False`` on inputs with that point moved
             first, so both backends pick the same set (up to distance ties).
+        cpu_per_video (bool): in :meth:`sample_batch` on the CPU, loop over the
+            videos (default, faster) instead of the batched loop; ``False``
+            forces the batched loop (used by the tests to check it on the CPU).
 
     :meth:`sample_batch` (a batch of videos, torch backend) runs
     :func:`farthest_point_sampling_batch` on the features' device: the same
     picks as the per-video calls (each video's first point drawn from a
     generator seeded by its key), in one loop of ``k`` steps over ``[B, n, c]``
     on an accelerator; on the CPU it loops over the videos (measured 3.5x faster
-    per video at n = 8,256: one video's features stay in cache).
+    per video at n = 8,256: one video's features stay in cache). With the
+    ``torch_cluster`` backend (``'auto'`` when it is installed) every video is a
+    separate ``torch_cluster.fps`` call. Distances are computed in float32 (or
+    float64) with autocast disabled, whatever the features' dtype.
     """
 
     requires = ('features',)
     STARTS = ('random', 'first')
     BACKENDS = ('auto', 'torch', 'torch_cluster')
 
-    def __init__(self, ratio: float = 0.06, start: str = 'random', backend: str = 'auto'):
+    def __init__(self, ratio: float = 0.06, start: str = 'random', backend: str = 'auto',
+                 cpu_per_video: bool = True):
         super().__init__(ratio)
         check_choice(type(self).__name__, 'start', start, self.STARTS)
         check_choice(type(self).__name__, 'backend', backend, self.BACKENDS)
         if backend == 'torch_cluster' and torch_cluster is None:
             raise ValueError(f'{type(self).__name__}: `backend`=\'torch_cluster\' needs '
                              'torch_cluster (pip install torch-cluster)')
+        if not isinstance(cpu_per_video, bool):
+            raise ValueError(f'{type(self).__name__}: `cpu_per_video` must be a bool, '
+                             f'got {cpu_per_video!r}')
         self.start = start
         self.backend = backend
+        self.cpu_per_video = cpu_per_video
 
     def _first(self, num: int, generator) -> int:
         if self.start == 'random':
@@ -127,9 +166,8 @@ class FPSSampler(BaseSampler):
             return torch.arange(num, device=features.device).expand(b, -1)
         first = torch.tensor([self._first(num, torch.Generator().manual_seed(int(key)))
                               for key in keys.tolist()])
-        x = features.detach().reshape(b, num, -1)
-        x = x if x.is_floating_point() else x.float()
-        if x.device.type == 'cpu':   # one video's features stay in cache: 3.5x faster
+        x = _full_precision(features.detach().reshape(b, num, -1))
+        if x.device.type == 'cpu' and self.cpu_per_video:  # in cache: 3.5x faster
             picks = torch.stack([farthest_point_sampling(v, k, int(f))
                                  for v, f in zip(x, first)])
         else:
@@ -137,9 +175,7 @@ class FPSSampler(BaseSampler):
         return torch.sort(picks, dim=1).values
 
     def _sample(self, num, k, *, coords, features, ious, scales, generator):
-        x = features.detach().reshape(num, -1)
-        if not x.is_floating_point():
-            x = x.float()
+        x = _full_precision(features.detach().reshape(num, -1))
         first = self._first(num, generator)
         if self._uses_torch_cluster():
             return self._sample_torch_cluster(x, k, first)
@@ -150,8 +186,9 @@ class FPSSampler(BaseSampler):
         num = x.shape[0]
         perm = torch.arange(num, device=x.device)
         perm[0], perm[first] = first, 0
-        picked = torch_cluster.fps(x[perm], None, ratio=min(1.0, (k + 0.5) / num),
-                                   random_start=False)
+        with _no_autocast(x.device):
+            picked = torch_cluster.fps(x[perm], None, ratio=min(1.0, (k + 0.5) / num),
+                                       random_start=False)
         picked = perm[picked[:k]]
         if picked.numel() < k or picked.unique().numel() < k:  # defensive fallback
             return farthest_point_sampling(x, k, first)

@@ -215,6 +215,26 @@ def test_sampler_features_roi_are_the_first_stages_extended_roi_features():
         small_model(roi_head=dict(sampler_features='mean'))
 
 
+@pytest.mark.parametrize('convention', ['linear', 'roi_align'])
+def test_roi_sampler_features_in_chunks_equal_one_gather(convention):
+    """The 'roi' sampler features are gathered in proposal chunks (bounded memory):
+    the same values as one gather of the whole map, for any chunk size."""
+    from etad_mmaction.models.roi_heads import TemporalRoIExtractor
+    torch.manual_seed(0)
+    model = small_model(roi_head=dict(sampler_features='roi',
+                                      roi_extractor=dict(convention=convention)))
+    head = model.roi_head
+    x = torch.randn(3, 32, T)
+    b, n = 3, head.anchors.shape[0]
+    anchors = head.anchors.float().unsqueeze(0).expand(b, -1, -1)
+    ref = TemporalRoIExtractor.gather(head.stages[0].stage_features(x),
+                                      head.roi_extractor(anchors, T)[1])[0].view(b, n, -1)
+    for chunk in (None, 1, 7, n, n + 5):
+        assert torch.equal(head._roi_features(x, chunk=chunk), ref), chunk
+    head.roi_feature_chunk_bytes = 1            # default chunk: one proposal
+    assert torch.equal(head.sampler_feature_batch(x), ref)
+
+
 @pytest.mark.parametrize('sampler', ['FPSProposalSampler', 'DPPProposalSampler'])
 def test_feature_guided_dps_on_roi_features_trains_and_is_seeded(sampler):
     torch.manual_seed(0)
@@ -228,3 +248,6 @@ def test_feature_guided_dps_on_roi_features_trains_and_is_seeded(sampler):
     a = model.roi_head.sample_proposals(x, keys, model.roi_head.proposal_sampler)
     b = model.roi_head.sample_proposals(x, keys, model.roi_head.proposal_sampler)
     assert torch.equal(a, b) and a.shape == (2, int(0.2 * model.roi_head.anchors.shape[0]), 2)
+    for other in (torch.tensor([5, 6]), torch.tensor([4, 3])):   # other keys, other picks
+        c = model.roi_head.sample_proposals(x, other, model.roi_head.proposal_sampler)
+        assert not torch.equal(c[0], a[0]) and not torch.equal(c[1], a[1])

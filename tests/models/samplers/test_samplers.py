@@ -587,10 +587,54 @@ def test_fps_batch_equals_per_video_reference(dtype, start):
     picks = farthest_point_sampling_batch(x, 25, firsts)
     for i in range(b):
         assert torch.equal(picks[i], farthest_point_sampling(x[i], 25, int(firsts[i])))
-    sampler = FPSSampler(0.1, start=start, backend='torch')
     keys = torch.tensor([11, 12, 13, 2**62 + 5])
-    batch = sampler.sample_batch(keys, n, features=x)
-    assert batch.shape == (b, 30)
-    for i, key in enumerate(keys.tolist()):
-        ref = sampler(n, features=x[i], generator=torch.Generator().manual_seed(key))
-        assert torch.equal(batch[i], ref)
+    # the CPU default loops per video; cpu_per_video=False forces the batched loop
+    for per_video in (True, False):
+        sampler = FPSSampler(0.1, start=start, backend='torch', cpu_per_video=per_video)
+        batch = sampler.sample_batch(keys, n, features=x)
+        assert batch.shape == (b, 30)
+        for i, key in enumerate(keys.tolist()):
+            ref = sampler(n, features=x[i], generator=torch.Generator().manual_seed(key))
+            assert torch.equal(batch[i], ref)
+
+
+def test_fps_batched_branch_is_taken(monkeypatch):
+    """cpu_per_video=False runs farthest_point_sampling_batch on the CPU (else
+    the comparison above would test the per-video loop twice)."""
+    calls = []
+    batch_fn = fps_module.farthest_point_sampling_batch
+    monkeypatch.setattr(fps_module, 'farthest_point_sampling_batch',
+                        lambda *a: calls.append(1) or batch_fn(*a))
+    x = torch.randn(2, 50, 4, generator=gen(0))
+    FPSSampler(0.1, backend='torch').sample_batch(torch.tensor([1, 2]), 50, features=x)
+    assert calls == []
+    FPSSampler(0.1, backend='torch', cpu_per_video=False).sample_batch(
+        torch.tensor([1, 2]), 50, features=x)
+    assert calls == [1]
+    with pytest.raises(ValueError, match='cpu_per_video'):
+        FPSSampler(0.1, cpu_per_video='yes')
+
+
+@pytest.mark.parametrize('per_video', [True, False])
+def test_fps_half_precision_autocast_picks_like_fp32(per_video):
+    """Distances |x|^2 - 2 x.p + |p|^2 cancel in bf16: FPS runs in fp32 with
+    autocast disabled, so bf16 autocast and bf16 features give the fp32 picks."""
+    from etad_mmaction.models.samplers import farthest_point_sampling_batch
+    b, n, c = 3, 400, 32
+    x = torch.randn(b, n, c, generator=gen(9)) + 5.0        # offset: worse cancellation
+    x = x.bfloat16().float()                                 # exactly representable in bf16
+    firsts = torch.tensor([0, 17, 399])
+    ref = farthest_point_sampling_batch(x, 40, firsts)
+    for i in range(b):
+        assert torch.equal(ref[i], farthest_point_sampling(x[i], 40, int(firsts[i])))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert torch.equal(farthest_point_sampling_batch(x, 40, firsts), ref)
+        for i in range(b):
+            assert torch.equal(farthest_point_sampling(x[i], 40, int(firsts[i])), ref[i])
+        sampler = FPSSampler(0.1, backend='torch', cpu_per_video=per_video)
+        keys = torch.tensor([3, 4, 5])
+        picks = sampler.sample_batch(keys, n, features=x)
+        assert torch.equal(sampler.sample_batch(keys, n, features=x.bfloat16()), picks)
+    assert torch.equal(FPSSampler(0.1, backend='torch').sample_batch(keys, n, features=x),
+                       picks)
+    assert torch.equal(farthest_point_sampling_batch(x.bfloat16(), 40, firsts), ref)
