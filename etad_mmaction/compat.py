@@ -178,29 +178,6 @@ def _check_torchvision() -> None:
     warnings.warn(f'etad_mmaction: {message}', RuntimeWarning, stacklevel=3)
 
 
-def _color_jitter_under_numpy2() -> None:
-    """MMAction2 1.2's ``ColorJitter.adjust_hue`` adds a negative Python int to a
-    uint8 array, which NumPy 2 refuses (NEP 50: ``OverflowError``); NumPy 1
-    computed it in int16. Same arithmetic here. Can go when MMAction2 casts."""
-    import numpy as np
-    if int(np.__version__.split('.')[0]) < 2:
-        return
-    from mmaction.datasets.transforms import processing
-    jitter = processing.ColorJitter
-    if getattr(jitter.adjust_hue, '_etad_numpy2', False):
-        return
-    cv2 = processing.cv2
-
-    def adjust_hue(img, factor):
-        img = np.clip(img, 0, 255).astype(np.uint8)
-        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
-        hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(factor * 255)) % 180
-        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32)
-
-    adjust_hue._etad_numpy2 = True
-    jitter.adjust_hue = staticmethod(adjust_hue)
-    APPLIED.append('color_jitter_numpy2')
-
 
 def apply() -> List[str]:
     """Apply every needed workaround once; returns the names of those applied."""
@@ -213,6 +190,5 @@ def apply() -> List[str]:
     _disable_multimodal_under_transformers5()
     _allow_mmengine_checkpoint_types()
     _quiet_mmcv_lite_transformer()
-    _color_jitter_under_numpy2()
     _DONE = True
     return APPLIED

@@ -13,7 +13,7 @@
 #   (128 clips of 16 frames, test-mode placement), Resize to 171x128 ignoring the aspect
 #   ratio, RandomCrop 112 (CenterCrop at test), Flip, RandAugment (MMAction2's
 #   ImgAug 'default' list, TADRandAugment: imgaug does not import with NumPy 2),
-#   ColorJitter;
+#   ColorJitter (TADColorJitter: MMAction2's with NumPy 1's hue arithmetic);
 # - training videos whose actions are all <= 1% of the video dropped.
 # Released checkpoint:
 #   python tools/model_converters/convert_official_etad.py e2e_epoch_5.pth.tar etad_e2e_official.pth
@@ -59,7 +59,7 @@ train_pipeline = [
     dict(type='RandomCrop', size=112),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='TADRandAugment', transforms='default'),
-    dict(type='ColorJitter'),
+    dict(type='TADColorJitter'),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackTADInputs')]
 val_pipeline = [

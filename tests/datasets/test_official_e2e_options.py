@@ -150,7 +150,7 @@ def test_randaugment_operations():
 
 
 def test_color_jitter_under_numpy2():
-    jitter = TRANSFORMS.build(dict(type='ColorJitter'))
+    jitter = TRANSFORMS.build(dict(type='TADColorJitter'))
     np.random.seed(0)
     for _ in range(5):
         out = jitter(dict(imgs=_frames(2)))

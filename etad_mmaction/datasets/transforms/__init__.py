@@ -1,5 +1,5 @@
 """Pipeline transforms of the feature datasets (paper App. B.1)."""
-from .augment import TADRandAugment
+from .augment import TADColorJitter, TADRandAugment
 from .formatting import CONTRACT_META_KEYS, PackTADInputs
 from .loading import LoadTADFeature
 from .temporal import CropTADWindow, ResizeTADFeature
@@ -7,4 +7,5 @@ from .video import SampleSnippets, TADDecordDecode, TADDecordInit, VideoReadErro
 
 __all__ = ['LoadTADFeature', 'ResizeTADFeature', 'CropTADWindow', 'PackTADInputs',
            'CONTRACT_META_KEYS', 'SampleSnippets', 'TADDecordInit', 'TADDecordDecode',
-           'VideoReadError', 'TADRandAugment']
+           'VideoReadError', 'TADRandAugment',
+           'TADColorJitter']

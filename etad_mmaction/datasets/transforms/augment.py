@@ -10,10 +10,12 @@ read from ``ImgAug.default_transforms()`` -- with Pillow.
 import random
 from typing import List, Sequence, Union
 
+import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from PIL import Image, ImageEnhance, ImageOps
 
+from mmaction.datasets.transforms import ColorJitter
 from mmaction.registry import TRANSFORMS
 
 
@@ -133,3 +135,21 @@ class TADRandAugment(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.specs})'
+
+
+@TRANSFORMS.register_module()
+class TADColorJitter(ColorJitter):
+    """MMAction2's ``ColorJitter`` with NumPy 1's hue arithmetic under NumPy 2.
+
+    MMAction2 1.2's ``ColorJitter.adjust_hue`` adds a negative Python int to a
+    uint8 array, which NumPy 2 refuses (NEP 50: ``OverflowError``); NumPy 1
+    computed it in int16, as this class does. Every other step is MMAction2's.
+    Can go when MMAction2 casts.
+    """
+
+    @staticmethod
+    def adjust_hue(img, factor):
+        img = np.clip(img, 0, 255).astype(np.uint8)
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+        hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(factor * 255)) % 180
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32)

@@ -225,5 +225,5 @@ def test_official_preset_trains_on_synthetic_videos(videos, tmp_path):
                            after['detector.boundary_head.layers.0.weight'])
     pipeline = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert pipeline[1] == 'SampleFrames' and pipeline[5:8] == ['Flip', 'TADRandAugment',
-                                                               'ColorJitter']
+                                                               'TADColorJitter']
     assert cfg.train_dataloader.dataset.min_action_ratio == 0.01
