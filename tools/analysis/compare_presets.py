@@ -19,7 +19,6 @@ checkpoints of an earlier run with the current code. Writes
 import re
 import argparse
 import copy
-import glob
 import json
 import os.path as osp
 import subprocess
@@ -69,20 +68,6 @@ def evaluate(cfg_file: str, work_dir: str) -> dict:
     return {k: float(v) for k, v in found}
 
 
-def train(cfg_file: str, work_dir: str, seed: int) -> dict:
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_file, '--work-dir',
-           work_dir, '--cfg-options', f'randomness.seed={seed}']
-    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if run.returncode:
-        raise RuntimeError(f'{" ".join(cmd)} failed:\n{run.stderr[-3000:]}')
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    rows = [json.loads(line) for line in open(logs[-1])]
-    val = [r for r in rows if any('mAP' in k for k in r)][-1]
-    times = [r['time'] for r in rows if 'time' in r and 'loss' in r][5:]
-    return dict(seed=seed, metrics={k: v for k, v in val.items() if 'mAP' in k},
-                s_per_iter=float(np.median(times)) if times else None)
-
-
 def step_cost(cfg) -> dict:
     """Parameters and counted peak tensor memory of one training step at batch 16."""
     import torch
@@ -110,6 +95,7 @@ def main():
     parser.add_argument('--skip-train', action='store_true',
                         help="evaluate the checkpoints of an earlier run's work dirs")
     args = parser.parse_args()
+    from repeat_runs import train_once
     import etad_mmaction  # noqa: F401
     from mmengine.registry import DefaultScope
     DefaultScope.get_instance('compare_presets', scope_name='mmaction')
@@ -130,7 +116,7 @@ def main():
     def run(job):
         name, seed = job
         out = (dict(seed=seed, s_per_iter=None) if args.skip_train
-               else train(files[name], work(name, seed), seed))
+               else train_once(files[name], work(name, seed), seed))
         # the metrics of the checkpoint under the current code and, for the paper
         # preset, under the official post-processing too
         out['metrics'] = evaluate(files[name], work(name, seed))
