@@ -4,6 +4,7 @@ its JSON renders; the EGS fidelity section claims a recovered share only when th
 0 -> 100% gain exceeds the seed spread."""
 import copy
 import glob
+import importlib
 import json
 import os.path as osp
 import shutil
@@ -100,3 +101,35 @@ def test_ablation_results_render_after_the_rest_or_name_what_is_missing(tmp_path
     text = (tmp_path / 'out.md').read_text()
     assert text.index('### DPS ratio and sampling strategy') < text.index('MANUAL') < \
         text.index('### Ablation table 5')
+
+
+def test_headline_table_links_dates_and_marks_stale_code(tmp_path, monkeypatch):
+    headline = importlib.import_module('benchmark_headline')   # as the report imports it
+    for name in ('detector_cpu', 'preset_comparison_cpu'):
+        shutil.copy(osp.join(JSON_DIR, name + '.json'), tmp_path)
+    calls = []
+
+    def fake_git(*args):        # the models changed after abc1234 and on 2026-12-01
+        calls.append(args)
+        if args[0] == 'diff':
+            return 0, 'etad_mmaction/models/x.py' if args[2] == 'abc1234' else ''
+        return 0, '2026-12-01'
+    monkeypatch.setattr(headline, '_git', fake_git)
+    assert headline.code_state(dict(commit='abc1234+modified'), ('m',)) == 'abc1234, **stale**'
+    assert headline.code_state(dict(commit='def5678'), ('m',)) == 'def5678'
+    assert headline.code_state(dict(date='2026-11-27'), ('m',)) == \
+        'not recorded, **stale** (code changed 2026-12-01)'
+    assert headline.code_state(dict(date='2026-12-02'), ('m',)) == 'not recorded'
+    monkeypatch.setattr(headline, '_git', lambda *a: (128, ''))   # a copy without .git
+    assert headline.code_state(dict(commit='abc1234'), ('m',)) == 'abc1234 (unknown here)'
+    monkeypatch.setattr(headline, '_git', fake_git)
+    benchmark_report.write_report(str(tmp_path), str(tmp_path / 'b.md'))
+    text = (tmp_path / 'b.md').read_text()
+    assert text.index('## At a glance') < text.index('### Detector cost')
+    row = next(ln for ln in text.splitlines() if ln.startswith('| DPS 6% vs 100%'))
+    assert row == ('| DPS 6% vs 100%: step time, peak memory (CPU) | 0.15x, 0.24x | 2026-11-27 | '
+                   'CPU, 2 cores | not recorded, **stale** (code changed 2026-12-01) | '
+                   '[Detector cost: ETAD vs MMAction2 BMN (CPU)]'
+                   '(#detector-cost-etad-vs-mmaction2-bmn-cpu) |')
+    assert '| average mAP of the two presets (semi-synthetic) | paper 51.88 +- 0.68;' in text
+    assert headline.slugs('# A: b (c)\n## A: b (c)\n') == {'A: b (c)': 'a-b-c'}

@@ -5,7 +5,8 @@
 Each result is rendered by the ``render`` of the script that writes it (by file name,
 :data:`RENDERERS`); results of unknown scripts are shown as JSON. After them: the EGS
 and DPS figures, ``manual.md`` and one section per ``ablation_*.json`` (rendered by
-``ablation.py``'s ``render_markdown``).
+``ablation.py``'s ``render_markdown``). The page opens with the headline figures
+(``benchmark_headline.py``: date, machine, code, stale or not, link to the section).
 """
 import argparse
 import importlib
@@ -152,12 +153,14 @@ def write_report(json_dir: str, out_md: str) -> None:
                 name)
     paths = [p for p in glob(osp.join(json_dir, '*.json'))
              if not osp.basename(p).startswith('ablation_')]
+    titles = {}
     for path in sorted(paths, key=rank):
         name = osp.splitext(osp.basename(path))[0]
         with open(path) as f:
             data = json.load(f)
         render = _renderer(name)
         parts.append(render(data) if render else _generic(name, data))
+        titles[name] = parts[-1].split('\n', 1)[0].lstrip('#').strip()
     figures = _figures(json_dir)
     if figures:
         parts += ['### Figures', ''] + [f + '\n' for f in figures]
@@ -166,6 +169,8 @@ def write_report(json_dir: str, out_md: str) -> None:
         with open(manual) as f:
             parts.append(f.read())
     parts += _ablations(json_dir)
+    from benchmark_headline import headline
+    parts.insert(1, headline(json_dir, titles, '\n'.join(parts[1:])))
     from etad_mmaction.fileio import write_text
     write_text('\n'.join(parts), out_md)
 
