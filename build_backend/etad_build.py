@@ -12,6 +12,11 @@ its name and version, and the editable wheel carries a ``.pth`` that puts that
 folder on ``sys.path`` just before site-packages (it holds nothing else, so it
 shadows nothing). pkg_resources then reports the checkout's package, as it did
 for ``setup.py develop``. Regular wheels are unchanged.
+
+Kept because MMAction2's own way (``setup.py``'s ``add_mim_extension`` alone, which this
+project's setup.py mirrors) relies on ``setup.py develop``, which current pip no longer
+runs; remove this backend once a released openmim locates packages by importing them
+(its main branch does: ``module.__path__``). See docs/faq.md.
 """
 import base64
 import hashlib

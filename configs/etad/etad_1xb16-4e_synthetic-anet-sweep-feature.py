@@ -1,7 +1,7 @@
 # Ablation-sweep size of the embedded synthetic default (docs/benchmarks.md, sections 2
 # and 3: DPS ratios, sampling strategies x seeds): 200 training / 100 validation videos,
 # T = 64, 4 epochs (lr x0.1 after epoch 3), validated once at the end; about 3 minutes
-# per run at DPS 6% on 2 CPU cores. `tools/analysis/benchmark.py sweep` runs it.
+# per run at DPS 6% on 2 CPU cores. `tools/analysis/dps_sweep.py` runs it.
 _base_ = ['./etad_1xb16-6e_synthetic-anet-feature.py']
 
 data_root = 'data/synthetic_anet_sweep'

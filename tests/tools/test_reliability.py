@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-import etad_mmaction  # noqa: F401  (named checkpoint load errors)
+import etad_mmaction  # noqa: F401
 from mmengine.runner import load_checkpoint
 from mmengine.runner import runner as runner_mod
 
@@ -31,7 +31,7 @@ def run_tool(args, env_extra=None, timeout=900):
 @pytest.mark.parametrize('damage', ['truncate', 'garbage'])
 def test_damaged_checkpoint_error_names_file(tmp_path, damage):
     from etad_mmaction.engine import checkpoint_io
-    checkpoint_io.apply()   # as ETADCheckpointHook and init_detector do (not at import)
+    checkpoint_io.apply()     # as ETADCheckpointHook and init_detector do (not at import)
     model = nn.Linear(3, 2)
     path = str(tmp_path / 'epoch_7.pth')
     runner_mod.save_checkpoint({'state_dict': model.state_dict()}, path)

@@ -362,11 +362,12 @@ def render_markdown(result: dict) -> str:
     table = result['table']
     test = result.get('kind') == 'test'
     lines = [f'### {result.get("title", table)}', '']
-    env = result.get('env', {})
+    from benchmark import env_line
     lines.append(f'Paper: {result.get("paper_setting", "")}. Ours: the row configs of '
-                 f'`configs/ablations/{table}/`, {env.get("date", "?")}, '
-                 f'{env.get("cpu", "CPU")}, {env.get("threads_per_run", 1)} thread per run, '
-                 f'commit {env.get("commit", "?")}. Command: `{result.get("command", "")}`.')
+                 f'`configs/ablations/{table}/`, one run at a time, '
+                 f'{result.get("env", {}).get("threads_per_run", 1)} thread per run.  ')
+    lines.append(f'Command: `{result.get("command", "")}`  ')
+    lines.append(f'Machine: {env_line(result.get("env", {}))}')
     lines.append('')
     paper_keys = sorted({k for e in result['rows'].values() for k in e.get('paper', {})
                          if k != 'avg_mAP'})

@@ -154,5 +154,36 @@ def main():
               f"peak tensor {r['peak_tensor_mb']} MB")
 
 
+def render(d: dict) -> str:
+    """The docs/benchmarks.md section of this comparison's JSON."""
+    import benchmark as B
+    p = d['presets']
+    lines = ['### Paper-text preset vs official-code preset (semi-synthetic, CPU)', '',
+             f"Command: `{d['command']}`  ", f"Machine: {B.env_line(d['env'])}"
+             if 'env' in d else '', '',
+             "Both presets on the same data and schedule "
+             f"(`{d['base_config']}`), DPS 6% random, seeds {d['seeds']}; the official "
+             "preset with every model "
+             "option of `etad-official_1xb16-6e_anet-tsp-feature.py` and its roi_align rescale. "
+             "Average mAP is mean +- sample std over the seeds; time per iteration is the "
+             "median of each run's logged iteration times (runs shared the 2 cores, two at "
+             'a time: compare loosely); peak tensor memory is counted for one training '
+             'step at batch 16 (`step_profile.py`). `paper_released_post`: the paper '
+             "preset's checkpoints evaluated with the official preset's post-processing "
+             '(score, boundary selection, Soft-NMS). Every mAP is of the final '
+             'checkpoint evaluated by `tools/test.py` with the code named above.', '',
+             *([d['note'], ''] if d.get('note') else []),
+             '| preset | avg mAP (%) | per seed | s / iter | parameters | peak tensor MB | '
+             'ops / step |', '|---|---|---|---|---|---|---|']
+    for name, r in p.items():
+        seeds = ', '.join(f"{100 * x['metrics'].get('avg_mAP', float('nan')):.2f}"
+                          for x in r['runs'])
+        times = ', '.join(f"{x['s_per_iter']:.2f}" for x in r['runs'] if x['s_per_iter']) or '-'
+        lines.append(f"| {name} | {100 * r['avg_mAP_mean']:.2f} +- {100 * r['avg_mAP_std']:.2f}"
+                     f" | {seeds} | {times} | {r['params']:,} | {r['peak_tensor_mb']:.0f} | "
+                     f"{r['ops']:,} |")
+    return '\n'.join(lines + [''])
+
+
 if __name__ == '__main__':
     main()

@@ -16,8 +16,10 @@ OUT_DIR=${1:-docs/benchmarks}
 SECTIONS=${2:-step epoch}
 mkdir -p "$OUT_DIR"
 export PYTHONUNBUFFERED=1
-B=tools/analysis/benchmark.py
+A=tools/analysis
 CFG=configs/etad/etad_1xb16-6e_anet-tsp-feature.py
+FEAT400=configs/etad/etad_1xb16-6e_synthetic-anet-full-feature.py   # 400-d, as stock BMN
+E2E=configs/etad_e2e/etad-e2e_tsm-r50-224-8f_anet.py
 DATA=${ETAD_BENCH_DATA:-/tmp/anet_size}
 nvidia-smi -L || true
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
@@ -27,9 +29,9 @@ timed() {  # name, seconds, command...
   timeout "$secs" "$@" > "$OUT_DIR/${name}.log" 2>&1
   echo "=== $name exit $? ($(date -u +%T))"; tail -n 25 "$OUT_DIR/${name}.log"
 }
-run() {  # name, seconds, benchmark.py args...
+run() {  # name, seconds, script args...
   local name=$1 secs=$2; shift 2
-  timed "${name}_cuda" "$secs" python3 $B "$@" --device cuda --out "$OUT_DIR/${name}_cuda.json"
+  timed "${name}_cuda" "$secs" python3 "$@" --device cuda --out "$OUT_DIR/${name}_cuda.json"
 }
 if section step; then
   timed train_step_cuda 200 python3 tools/analysis/train_step_benchmark.py $CFG --device cuda \
@@ -48,10 +50,11 @@ if section epoch; then
     --out "$OUT_DIR/epoch-compiled_cuda.json"
 fi
 # 1: ETAD (T=128, DPS 6%) vs BMN (T=100) at batch 16; DPS 6% vs 100% at batch 16; inference
-section detector && run detector 150 detector --steps 10 --batch 16 --small-batch 16
+section detector && run detector 150 $A/detector_benchmark.py $FEAT400 --steps 10 --batch 16 \
+  --small-batch 16
 # 2 + 6: DPS ratio sweep at batch 16 (training), grid DPS at inference
-section dps && run dps 120 dps --steps 10 --batch 16
+section dps && run dps 120 $A/dps_benchmark.py $FEAT400 --steps 10 --batch 16
 # 4: EGS, one video of 128 snippets, TSM-R50 at 224x224, 8 frames, frozen stages 2, fp32
-section egs && run egs 240 egs --steps 3 --snippets 128 --frames 8 --resolution 224 --depth 50 \
+section egs && run egs 240 $A/egs_benchmark.py $E2E --steps 3 --snippets 128 --frames 8 --resolution 224 \
   --ratios 0.1 0.3 1.0 --chunk 4 --chunks 1 2 8 16 32
 true

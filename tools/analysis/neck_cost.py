@@ -11,7 +11,9 @@ No timing asserts; on a shared machine the figures move between runs.
 """
 import argparse
 import json
+import sys
 import os
+import os.path as osp
 import statistics
 import time
 
@@ -56,12 +58,30 @@ def main():
                         generator=torch.Generator().manual_seed(0))
     result = dict(settings=dict(vars(args), torch_threads=torch.get_num_threads(),
                                 omp_num_threads=os.environ.get('OMP_NUM_THREADS')))
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark import environment
+    result.update(env=environment('cpu'), command='python ' + ' '.join(sys.argv))
     for name in args.necks:
         result[name] = measure(NECKS[name], feats, args.repeats)
     text = json.dumps(result, indent=2)
     if args.out:
         write_text(text + "\n", args.out)
     print(text)
+
+
+def render(d: dict) -> str:
+    """The benchmarks-page section of ``neck_cost_cpu.json`` (Table 7's modules)."""
+    import benchmark as B
+    st = d['settings']
+    lines = B.head('Feature enhancement modules (Table 7): parameters and CPU step', d) + [
+        f"Forward + backward of the neck alone, batch {st['batch']}, T = "
+        f"{st['num_snippets']}, {st['in_channels']}-d input, {st['torch_threads']} thread; "
+        f"median (min) of {st['repeats']} steps after one warm-up.", '',
+        '| neck | parameters | step (ms) |', '|---|---|---|']
+    for name in st['necks']:
+        r = d[name]
+        lines.append(f"| {name} | {r['params']:,} | {r['median_ms']:.0f} ({r['min_ms']:.0f}) |")
+    return '\n'.join(lines + [''])
 
 
 if __name__ == '__main__':

@@ -22,7 +22,9 @@ Prefix ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` for the single-thread cost
 """
 import argparse
 import json
+import sys
 import os
+import os.path as osp
 import statistics
 import time
 
@@ -106,6 +108,9 @@ def main():
     env = {key: os.environ.get(key) for key in THREAD_ENV}
     result = dict(settings=dict(vars(args), torch_threads=torch.get_num_threads(), env=env,
                                 torch_cluster=fps_module.torch_cluster is not None))
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark import environment
+    result.update(env=environment('cpu'), command='python ' + ' '.join(sys.argv))
     for level, ratio in (('proposals', args.proposal_ratio), ('snippets', args.snippet_ratio)):
         inputs = level_inputs(level, args)
         result[level] = {name: measure(TASK_UTILS.build(dict(type=name, ratio=ratio)),
@@ -125,6 +130,24 @@ def main():
     if args.out:
         write_text(text + '\n', args.out)
     print(text)
+
+
+def render(d: dict) -> str:
+    """The benchmarks-page section of ``sampler_cost_cpu.json``."""
+    import benchmark as B
+    st = d['settings']
+    lines = B.head('Sampler cost per video (CPU)', d) + [
+        f"One call per video, {st['torch_threads']} thread, median (min) of {st['repeats']} "
+        f"calls; proposals: DPS {st['proposal_ratio']:g} of the T = {st['num_snippets']} map "
+        f"({st['proposal_channels']}-d features), snippets: EGS {st['snippet_ratio']:g}; "
+        f"torch_cluster installed: {st.get('torch_cluster')}. The batch rows give the cost "
+        f"per video of one call on a batch of {st['batch']}.", '',
+        '| level | sampler | n | k | ms per video |', '|---|---|---|---|---|']
+    for level in ('proposals', 'snippets', 'proposals_batch'):
+        for name, r in d.get(level, {}).items():
+            lines.append(f"| {level.replace('_', ', ')} | {name} | {r.get('n', '')} | "
+                         f"{r.get('k', '')} | {r['median_ms']:.1f} ({r['min_ms']:.1f}) |")
+    return '\n'.join(lines + [''])
 
 
 if __name__ == '__main__':
