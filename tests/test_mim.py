@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MIM_PACKAGES = ['openmim==0.3.9', 'model-index', 'ordered-set', 'markdown', 'tabulate',
                 'colorama', 'setuptools<81', 'pandas', 'pytz', 'python-dateutil', 'tzdata',

@@ -3,6 +3,7 @@ Runner trains the detector with its tensor program compiled, like eager."""
 import copy
 import uuid
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -11,6 +12,8 @@ from torch.utils.data import Dataset
 import etad_mmaction  # noqa: F401
 from etad_mmaction.engine import apply_compile
 from etad_mmaction.testing import C, T, make_samples, small_model
+
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
 
 
 class Features(Dataset):

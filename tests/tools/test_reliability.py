@@ -18,6 +18,8 @@ from mmengine.runner import runner as runner_mod
 
 from test_tools import DUMP, ROOT, data_opts, final_metrics, run_tool
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 
 @pytest.mark.parametrize('damage', ['truncate', 'garbage'])
 def test_damaged_checkpoint_error_names_file(tmp_path, damage):

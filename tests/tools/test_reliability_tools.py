@@ -15,6 +15,8 @@ from mmaction.registry import MODELS
 
 from test_tools import DUMP, ROOT, TINY, data_opts
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 test_tool = load_tool('test.py')
 
 

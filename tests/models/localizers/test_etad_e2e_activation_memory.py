@@ -9,6 +9,8 @@ from mmengine.optim import OptimWrapper
 
 from test_etad_e2e_egs_exactness import build, make_data
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 
 class SavedTensorMeter:
     """Peak of the live bytes saved for backward inside the context."""

@@ -21,6 +21,8 @@ from etad_mmaction.testing import make_samples, small_model
 import etad_mmaction  # noqa: F401
 from etad_mmaction.models.wrappers.distributed import ETADDistributedDataParallel
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 B, STEPS = 4, 2
 
 
