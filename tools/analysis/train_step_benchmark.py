@@ -57,15 +57,19 @@ def time_steps(step, steps, warmup, device):
         base = torch.cuda.memory_allocated()
     else:
         rss0 = _rss_mb()
-    times = []
+    times, cpu = [], []
     for i in range(warmup + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         if device == 'cuda':
             torch.cuda.synchronize()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
-    res = dict(step_ms=1e3 * statistics.median(times), steps_ms=[1e3 * t for t in times])
+            cpu.append(time.process_time() - c0)
+    # cpu_step_ms: the process's CPU time (all its threads); with one thread on a
+    # shared machine, the step's time on a core of its own
+    res = dict(step_ms=1e3 * statistics.median(times), steps_ms=[1e3 * t for t in times],
+               cpu_step_ms=1e3 * statistics.median(cpu))
     if device == 'cuda':
         res['peak_mb'] = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
@@ -160,6 +164,8 @@ def main():
     bmn = res.get('bmn', {})
     if eager and bmn.get('step_ms'):
         res['etad_over_bmn_step'] = eager / bmn['step_ms']
+        res['etad_over_bmn_cpu_step'] = (res['modes']['eager']['cpu_step_ms']
+                                         / bmn['cpu_step_ms'])
         if bmn.get('peak_mb') and res['modes']['eager'].get('peak_mb'):
             res['etad_over_bmn_peak'] = res['modes']['eager']['peak_mb'] / bmn['peak_mb']
     if args.out:
