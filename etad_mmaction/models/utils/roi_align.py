@@ -162,7 +162,9 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     """
     if max_chunk_elements is None:
         max_chunk_elements = TILE_ELEMENTS.get(feats.device.type, TILE_ELEMENTS['cuda'])
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling() or torch.is_autocast_enabled(feats.device.type):
+        # traced graphs and mixed precision: autograd's formulation (autocast casts
+        # its matrix products; the hand-written backward would mix dtypes)
         return taps_linear_bags(feats, index, tap_w, weight, max_chunk_elements)
     b, c, t = feats.shape
     n, g, num_bins, k = index.shape[1:]
