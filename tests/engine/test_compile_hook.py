@@ -65,5 +65,7 @@ def test_runner_trains_the_compiled_step_like_eager(tmp_path):
     runner = train(tmp_path / 'compiled', twin, compile_cfg=dict(backend='eager'))
     runner.train()
     assert twin._compiled_loss is not None
+    # float32 rounding only: the traced step runs the fused RoI layer's autograd
+    # formulation, eager its tiled kernel (the two are tested equal in float64)
     for (name, want), got in zip(model.state_dict().items(), twin.state_dict().values()):
-        torch.testing.assert_close(got, want, rtol=0, atol=0, msg=name)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)
