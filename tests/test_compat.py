@@ -4,6 +4,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -92,6 +92,7 @@ def _tiny_video_data(tmp_path):
         json.dump(dict(version='t', database=db), f)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', ['injection'])
 def test_e2e_runner_round_trip_on_real_videos(tmp_path, mode):
     _tiny_video_data(tmp_path)

@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 

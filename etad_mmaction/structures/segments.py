@@ -97,6 +97,49 @@ def segment_soft_nms(segments: Tensor, scores: Tensor, alpha: float = 0.4,
     return segments[idx], torch.stack(kept_scores)
 
 
+def batched_segment_soft_nms(segments: Tensor, scores: Tensor, valid: Tensor,
+                             alpha: float = 0.4, low_threshold: float = 0.5,
+                             high_threshold: float = 0.9, top_k: int = 100,
+                             relative_to_duration: bool = False,
+                             duration: float = 1.0) -> Tuple[Tensor, Tensor, Tensor]:
+    """:func:`segment_soft_nms` of ``B`` videos at once: each step keeps every
+    video's best remaining candidate and decays its overlaps, as one set of batched
+    operations (at most ``top_k`` steps for the batch, no host synchronisation).
+
+    ``segments [B, M, 2]``, ``scores [B, M]``, ``valid [B, M]`` (candidates; the
+    others, e.g. padding, never count). Returns ``(segments [B, K, 2], scores
+    [B, K], kept [B, K])``: video ``b``'s result is ``segments[b][kept[b]]``, equal
+    to :func:`segment_soft_nms` of its valid candidates in their order (the same
+    operations element by element: the same values and ties).
+    """
+    work = torch.float64 if scores.dtype == torch.float64 else torch.float32
+    scores = scores.to(work).clone()
+    b, m = scores.shape
+    k = m if top_k is None or top_k < 0 else min(top_k, m)
+    alive = valid.clone()
+    neg_inf = torch.tensor(float('-inf'), dtype=work, device=scores.device)
+    idx = torch.zeros(b, k, dtype=torch.long, device=scores.device)
+    kept_scores = scores.new_zeros(b, k)
+    kept = torch.zeros(b, k, dtype=torch.bool, device=scores.device)
+    for step in range(k):
+        i = torch.argmax(torch.where(alive, scores, neg_inf), dim=1, keepdim=True)  # [B, 1]
+        ok = alive.gather(1, i)                  # False once a video has none left
+        idx[:, step:step + 1] = i
+        kept_scores[:, step:step + 1] = scores.gather(1, i)
+        kept[:, step:step + 1] = ok
+        alive.scatter_(1, i, False)
+        seg = segments.gather(1, i.unsqueeze(-1).expand(-1, 1, 2))            # [B, 1, 2]
+        ious = pairwise_tiou(seg, segments)[:, 0]                              # [B, M]
+        length = (seg[:, :, 1] - seg[:, :, 0]) / duration
+        thr = low_threshold + (high_threshold - low_threshold) * length
+        decay = torch.where(alive & (ious > thr), torch.exp(-ious.square() / alpha),
+                            torch.ones_like(ious))
+        scores = scores * decay.to(work)
+    # a video that ran out keeps nothing after that step (its later picks are not kept)
+    kept = kept.cumprod(dim=1).bool()
+    return segments.gather(1, idx.unsqueeze(-1).expand(-1, -1, 2)), kept_scores, kept
+
+
 def segment_gaussian_soft_nms(segments: Tensor, scores: Tensor, sigma: float = 0.35,
                               iou_threshold: float = 0.0, top_k: int = 100,
                               keep_last: bool = True) -> Tuple[Tensor, Tensor]:

@@ -112,6 +112,7 @@ def test_video_end_to_end(tmp_path):
         inference_detector(model, str(bad))
 
 
+@pytest.mark.slow
 def test_demo_cli_writes_json_and_timeline(tmp_path):
     import json
     import subprocess
@@ -182,6 +183,7 @@ def _run_demo(args, timeout=600):
                           env=dict(__import__('os').environ, OMP_NUM_THREADS='1'))
 
 
+@pytest.mark.slow
 def test_demo_feature_model_extracts_with_a_recognizer(tmp_path):
     """tools/demo.py on a video with a feature config: the features come from the
     backbone of an MMAction2 recognizer given on the command line."""
@@ -232,6 +234,7 @@ E2E_DEFAULT = osp.join(ROOT, 'configs', 'etad_e2e',
                        'etad-e2e_tsm-r18-56-2f_1xb4-8e_synthetic-video.py')
 
 
+@pytest.mark.slow
 def test_embedded_end_to_end_default_trains_and_demos(tmp_path):
     """The documented end-to-end path at a tiny size: the default config generates its
     videos and pretrained encoder, trains with EGS 30%, and tools/demo.py runs the
@@ -272,6 +275,7 @@ def test_embedded_end_to_end_default_trains_and_demos(tmp_path):
     assert real.returncode == 0, real.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_demo_on_a_feature_file_needs_and_takes_duration(feature_file, tmp_path):
     import json
     cfg = Config.fromfile(TINY)

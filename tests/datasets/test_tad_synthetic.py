@@ -276,6 +276,7 @@ def test_cli(tmp_path):
               '--feature-dim', '8'])
 
 
+@pytest.mark.slow
 def test_generation_removes_dead_runs_leftovers_and_keeps_the_umask(tmp_path):
     import os
     import subprocess

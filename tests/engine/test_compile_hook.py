@@ -3,6 +3,7 @@ Runner trains the detector with its tensor program compiled, like eager."""
 import copy
 import uuid
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -11,6 +12,8 @@ from torch.utils.data import Dataset
 import etad_mmaction  # noqa: F401
 from etad_mmaction.engine import apply_compile
 from etad_mmaction.testing import C, T, make_samples, small_model
+
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
 
 
 class Features(Dataset):
@@ -62,5 +65,7 @@ def test_runner_trains_the_compiled_step_like_eager(tmp_path):
     runner = train(tmp_path / 'compiled', twin, compile_cfg=dict(backend='eager'))
     runner.train()
     assert twin._compiled_loss is not None
+    # float32 rounding only: the traced step runs the fused RoI layer's autograd
+    # formulation, eager its tiled kernel (the two are tested equal in float64)
     for (name, want), got in zip(model.state_dict().items(), twin.state_dict().values()):
-        torch.testing.assert_close(got, want, rtol=0, atol=0, msg=name)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)

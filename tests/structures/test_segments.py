@@ -1,6 +1,7 @@
 """tIoU, NMS and Soft-NMS against hand-worked cases, and their invariants."""
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,3 +62,42 @@ def test_nms_properties(items, top_k):
     soft, ss = segment_soft_nms(segs, scores, top_k=top_k)
     assert len(soft) == min(top_k, len(items))
     assert bool((ss <= scores.max() + 1e-12).all()) and bool((ss >= 0).all())
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_batched_soft_nms_equals_one_video_at_a_time(dtype):
+    """batched_segment_soft_nms == segment_soft_nms per video, exactly (values, order,
+    ties), with videos of different candidate counts (none, fewer than top_k, more),
+    duplicated segments and tied scores; and select_and_suppress (batched) equals its
+    per-video definition."""
+    from etad_mmaction.models.utils import select_and_suppress
+    from etad_mmaction.structures import batched_segment_soft_nms, segment_soft_nms
+    g = torch.Generator().manual_seed(0)
+    b, m = 5, 40
+    segs = torch.sort(torch.rand(b, m, 2, generator=g, dtype=dtype), dim=-1).values
+    segs[1, 5] = segs[1, 3]                                   # duplicate segment
+    scores = torch.rand(b, m, generator=g, dtype=dtype)
+    scores[2, 7] = scores[2, 9]                               # tied scores
+    valid = torch.rand(b, m, generator=g) < 0.7
+    valid[0] = False                                          # a video with no candidate
+    valid[3, 4:], valid[3, :4] = False, True                  # fewer than top_k
+    cfg = dict(alpha=0.4, low_threshold=0.5, high_threshold=0.9, top_k=12)
+    out_segs, out_scores, kept = batched_segment_soft_nms(segs, scores, valid, **cfg)
+    for i in range(b):
+        ref_segs, ref_scores = segment_soft_nms(segs[i][valid[i]], scores[i][valid[i]], **cfg)
+        assert torch.equal(out_segs[i][kept[i]], ref_segs)
+        assert torch.equal(out_scores[i][kept[i]], ref_scores)
+        assert ref_scores.dtype == out_scores.dtype
+    assert kept[0].sum() == 0 and kept[3].sum() == 4 and kept[1].sum() == 12
+    # select_and_suppress: pre_top_k and clipping per video, then the batched Soft-NMS
+    t = 16
+    snippets = segs * 20 - 2                                  # past both ends: clipped
+    nms = dict(type='soft_nms', pre_top_k=10, **cfg)
+    got = select_and_suppress(snippets, scores, valid, t, nms)
+    for i, (seg, sc) in enumerate(got):
+        s, c = snippets[i][valid[i]], scores[i][valid[i]]
+        if c.numel() > 10:
+            top = torch.topk(c, 10, sorted=False).indices.sort().values
+            s, c = s[top], c[top]
+        ref_s, ref_c = segment_soft_nms(s.clamp(0, t) / t, c, **cfg)
+        assert torch.equal(seg, ref_s * t) and torch.equal(sc, ref_c)

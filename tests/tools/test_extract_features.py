@@ -123,6 +123,7 @@ def test_output_layout_is_what_the_feature_dataset_reads(recognizer, tmp_path):
     assert tuple(ds[0]['inputs'].shape) == (512, 16)
 
 
+@pytest.mark.slow
 def test_rerun_removes_leftovers_of_a_dead_run(tmp_path, monkeypatch):
     import subprocess
     monkeypatch.setattr(extract_features, 'build_encoder', lambda *a: (None, None, None))

@@ -27,6 +27,8 @@ def run_tool(args, env_extra=None, timeout=900):
     return testing.run_tool(args, ROOT, (ROOT, osp.join(ROOT, 'tests', 'helpers')),
                             env_extra, timeout)
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 
 @pytest.mark.parametrize('damage', ['truncate', 'garbage'])
 def test_damaged_checkpoint_error_names_file(tmp_path, damage):

@@ -17,6 +17,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
 DUMP = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic_dump.py')
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 test_tool = load_tool('test.py')
 
 

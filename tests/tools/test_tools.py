@@ -12,6 +12,8 @@ import torch
 from etad_mmaction import testing
 from etad_mmaction.testing import free_port, data_opts, final_metrics
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
 DUMP = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic_dump.py')

@@ -87,6 +87,7 @@ def run_train(args, cwd):
     return out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_quiet_console_and_resume_of_a_finished_run(tmp_path):
     work = str(tmp_path / 'work')
     opts = ['--cfg-options', f'train_dataloader.dataset.data_root={tmp_path / "data"}',

@@ -9,13 +9,24 @@ Random features at the config's ``num_snippets`` and ``neck.in_channels``; AdamW
 steps; the median of ``--steps`` steps after ``--warmup`` (compiling) ones.
 ``eager`` is the plain model; every other mode compiles ``ETAD.loss_tensors``
 (``ETAD.compile_loss(mode=...)``, as ``tools/train.py --compile MODE``). Peak
-memory is ``torch.cuda.max_memory_allocated`` over the steps (CUDA only). With
-``--inference-batch`` the per-video time of batched inference (``predict`` with
-post-processing) of the eager model is added.
+memory is ``torch.cuda.max_memory_allocated`` over the steps on CUDA; on the CPU
+each model runs in a fresh process and its peak is the rise of peak RSS over the
+RSS just before the first step. With ``--inference-batch`` the per-video time of
+batched inference (``predict`` with post-processing) of the eager model is added.
+
+The CPU comparison with stock BMN of issue 25 (one thread for both models, stated
+in ``env.threads``; BMN's steps are ~10x longer, hence fewer of them):
+
+    python tools/analysis/train_step_benchmark.py configs/etad/etad_1xb16-6e_anet-tsp-feature.py \
+        --device cpu --threads 1 --batch 16 --steps 5 --warmup 1 --modes eager --bmn \
+        --bmn-steps 2 --out docs/benchmarks/train_step_vs_bmn_cpu.json
 """
 import argparse
 import json
+import multiprocessing
+import os
 import os.path as osp
+import resource
 import statistics
 import sys
 import time
@@ -32,23 +43,37 @@ from benchmark import environment  # noqa: E402 (sibling script)
 from bmn_baseline import stock_bmn_config  # noqa: E402 (sibling script)
 
 
+def _rss_mb() -> float:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+
+
 def time_steps(step, steps, warmup, device):
-    """Median seconds of ``step()`` after ``warmup`` calls, and peak CUDA MB."""
+    """Median seconds of ``step()`` after ``warmup`` calls, and peak memory (MB):
+    CUDA allocated, or on the CPU the rise of this process's peak RSS."""
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-    times = []
+    else:
+        rss0 = _rss_mb()
+    times, cpu = [], []
     for i in range(warmup + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         if device == 'cuda':
             torch.cuda.synchronize()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
-    res = dict(step_ms=1e3 * statistics.median(times), steps_ms=[1e3 * t for t in times])
+            cpu.append(time.process_time() - c0)
+    # cpu_step_ms: the process's CPU time (all its threads); with one thread on a
+    # shared machine, the step's time on a core of its own
+    res = dict(step_ms=1e3 * statistics.median(times), steps_ms=[1e3 * t for t in times],
+               cpu_step_ms=1e3 * statistics.median(cpu))
     if device == 'cuda':
         res['peak_mb'] = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        res['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0
     return res
 
 
@@ -64,6 +89,8 @@ def training_step(model, feats, samples):
 
 
 def measure(model_cfg, args, mode='eager', bmn=False):
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = MODELS.build(model_cfg).to(args.device)
     t = model_cfg['temporal_dim'] if bmn else model_cfg['num_snippets']
@@ -71,8 +98,9 @@ def measure(model_cfg, args, mode='eager', bmn=False):
     feats, samples = random_feature_batch(args.batch, t, dim, args.device, bmn=bmn)
     if mode != 'eager':
         model.compile_loss(mode=mode)
+    steps = args.bmn_steps if bmn and args.bmn_steps else args.steps
     try:
-        res = time_steps(training_step(model, feats, samples), args.steps, args.warmup,
+        res = time_steps(training_step(model, feats, samples), steps, args.warmup,
                          args.device)
     except torch.cuda.OutOfMemoryError as err:      # a measured outcome, not a crash
         res = dict(error=f'CUDA out of memory: {str(err)[:200]}')
@@ -86,6 +114,14 @@ def measure(model_cfg, args, mode='eager', bmn=False):
     return res
 
 
+def measure_isolated(model_cfg, args, mode='eager', bmn=False):
+    """:func:`measure` in a fresh process on the CPU (peak RSS is per process)."""
+    if args.device == 'cuda':
+        return measure(model_cfg, args, mode, bmn)
+    with multiprocessing.get_context('spawn').Pool(1) as pool:
+        return pool.apply(measure, (model_cfg, args, mode, bmn))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
@@ -96,31 +132,45 @@ def main():
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--modes', nargs='+', default=['eager', 'default'])
     parser.add_argument('--bmn', action='store_true', help='stock MMAction2 BMN as baseline')
+    parser.add_argument('--bmn-steps', type=int, default=0,
+                        help="BMN's measured steps (default --steps)")
+    parser.add_argument('--threads', type=int, default=0,
+                        help='torch threads of every measured process (default: torch\'s)')
     parser.add_argument('--inference-batch', type=int, default=0)
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
-    from etad_mmaction.engine.launcher import set_cpu_threads
-    set_cpu_threads()  # the one thread policy (tools/train.py's)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    else:
+        from etad_mmaction.engine.launcher import set_cpu_threads
+        set_cpu_threads()  # the one thread policy (tools/train.py's)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
     res = dict(env=environment(args.device), command=' '.join(['python'] + sys.argv),
                config=args.config, cfg_options=args.cfg_options, batch=args.batch,
                num_snippets=cfg.model.num_snippets, steps=args.steps, warmup=args.warmup,
-               modes={})
+               bmn_steps=args.bmn_steps or args.steps, modes={})
     for mode in args.modes:
-        res['modes'][mode] = measure(cfg.model.to_dict(), args, mode)
+        res['modes'][mode] = measure_isolated(cfg.model.to_dict(), args, mode)
         torch._dynamo.reset()
         if args.device == 'cuda':
             torch.cuda.empty_cache()
         print(f'{mode}: {json.dumps(res["modes"][mode])[:300]}', flush=True)
     if args.bmn:
-        res['bmn'] = measure(Config.fromfile(stock_bmn_config()).model.to_dict(), args,
-                             bmn=True)
+        res['bmn'] = measure_isolated(
+            Config.fromfile(stock_bmn_config()).model.to_dict(), args, bmn=True)
         print(f'bmn: {json.dumps(res["bmn"])[:300]}', flush=True)
     eager = res['modes'].get('eager', {}).get('step_ms')
     for name, r in [*res['modes'].items(), ('bmn', res.get('bmn', {}))]:
         if eager and r.get('step_ms'):
             r['vs_eager'] = r['step_ms'] / eager
+    bmn = res.get('bmn', {})
+    if eager and bmn.get('step_ms'):
+        res['etad_over_bmn_step'] = eager / bmn['step_ms']
+        res['etad_over_bmn_cpu_step'] = (res['modes']['eager']['cpu_step_ms']
+                                         / bmn['cpu_step_ms'])
+        if bmn.get('peak_mb') and res['modes']['eager'].get('peak_mb'):
+            res['etad_over_bmn_peak'] = res['modes']['eager']['peak_mb'] / bmn['peak_mb']
     if args.out:
         from etad_mmaction.fileio import dump_json
         dump_json(res, args.out, indent=2)

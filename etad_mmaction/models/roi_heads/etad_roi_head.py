@@ -457,12 +457,13 @@ class ETADRoIHead(BaseModule):
                          else cls.mean(0) * reg.mean(0))
         run_segs, run_iou = torch.cat(segs, dim=1), torch.cat(p_iou, dim=1)
         if order is not None:
-            segments = anchors.clone()
-            iou = anchors.new_zeros(b, n)
-            keep = torch.gather(valid, 1, order)        # padding rows are not scattered
-            for i in range(b):
-                segments[i, order[i][keep[i]]] = run_segs[i][keep[i]]
-                iou[i, order[i][keep[i]]] = run_iou[i][keep[i]]
+            # back to map order in one scatter per tensor; padding rows go to an extra
+            # column that is dropped
+            keep = torch.gather(valid, 1, order)
+            where = torch.where(keep, order, n)
+            segments = torch.cat([anchors, anchors.new_zeros(b, 1, 2)], dim=1).scatter_(
+                1, where.unsqueeze(-1).expand(-1, -1, 2), run_segs.to(anchors.dtype))[:, :n]
+            iou = anchors.new_zeros(b, n + 1).scatter_(1, where, run_iou.to(anchors.dtype))[:, :n]
         else:
             segments, iou = run_segs, run_iou
         if not anchor_lookup:

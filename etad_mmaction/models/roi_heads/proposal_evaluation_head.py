@@ -47,7 +47,8 @@ class ProposalEvaluationHead(BaseModule):
             ``'xavier_uniform'`` (zero biases; the authors' code).
         fused_roi (bool): fold RoI features into the first layer (default) or
             materialise them (reference path).
-        roi_group_elements (int): bound of the fused layer's temporary.
+        roi_group_elements (int, optional): bound of the fused layer's tiles
+            (values; ``None``: ``roi_align.TILE_ELEMENTS`` of the device).
     """
 
     def __init__(self, in_channels: int = 256, roi_channels: int = 128,
@@ -58,7 +59,7 @@ class ProposalEvaluationHead(BaseModule):
                  shared_extended_layer: bool = False, center_width_scale: float = 1.0,
                  max_log_width: Optional[float] = 4.0, min_length: Optional[float] = 1e-3,
                  mlp_init: str = 'linear_default', fused_roi: bool = True,
-                 roi_group_elements: int = 1 << 24, init_cfg=None):
+                 roi_group_elements: Optional[int] = None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.boundary_bins = boundary_bins

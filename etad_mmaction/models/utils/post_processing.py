@@ -5,7 +5,8 @@ import torch
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from etad_mmaction.structures import segment_gaussian_soft_nms, segment_nms, segment_soft_nms
+from etad_mmaction.structures import (batched_segment_soft_nms, segment_gaussian_soft_nms,
+                                      segment_nms)
 
 
 def boundary_selection_mask(probs: Tensor, peak_ratio: float = 0.5, keep_first: bool = False,
@@ -46,24 +47,33 @@ def select_and_suppress(segments: Tensor, scores: Tensor, valid: Tensor, num_sni
     kind = cfg.pop('type', 'soft_nms')
     pre_top_k = cfg.pop('pre_top_k', -1)
     clip = cfg.pop('clip_to_video', True)
-    results = []
+    if kind not in ('soft_nms', 'gaussian_soft_nms', 'nms'):
+        raise ValueError("test_cfg.nms.type must be 'soft_nms', 'gaussian_soft_nms' or "
+                         f"'nms', got {kind!r}")
+    candidates = []
     for seg, sc, ok in zip(segments, scores, valid):
         seg, sc = seg[ok], sc[ok]
         if pre_top_k and 0 < pre_top_k < sc.numel():
             top = torch.topk(sc, pre_top_k, sorted=False).indices.sort().values
             seg, sc = seg[top], sc[top]
-        seg = (seg.clamp(0, num_snippets) if clip else seg) / num_snippets
-        if kind == 'soft_nms':
-            seg, sc = segment_soft_nms(seg, sc, **cfg)
-        elif kind == 'gaussian_soft_nms':          # a loop of ~100 steps: on the host
+        candidates.append(((seg.clamp(0, num_snippets) if clip else seg) / num_snippets, sc))
+    if kind == 'soft_nms':     # all videos at once, each step one batched operation
+        most = max(1, max(sc.numel() for _, sc in candidates))
+        segs = segments.new_zeros(len(candidates), most, 2)
+        scs = scores.new_zeros(len(candidates), most)
+        ok = torch.zeros(len(candidates), most, dtype=torch.bool, device=scores.device)
+        for i, (seg, sc) in enumerate(candidates):
+            segs[i, :sc.numel()], scs[i, :sc.numel()], ok[i, :sc.numel()] = seg, sc, True
+        segs, scs, kept = batched_segment_soft_nms(segs, scs, ok, **cfg)
+        return [(seg[k] * num_snippets, sc[k]) for seg, sc, k in zip(segs, scs, kept)]
+    results = []
+    for seg, sc in candidates:
+        if kind == 'gaussian_soft_nms':          # a loop of ~100 steps: on the host
             device = seg.device
             seg, sc = segment_gaussian_soft_nms(seg.cpu(), sc.cpu(), **cfg)
             seg, sc = seg.to(device), sc.to(device)
-        elif kind == 'nms':
-            seg, sc = segment_nms(seg, sc, **cfg)
         else:
-            raise ValueError("test_cfg.nms.type must be 'soft_nms', 'gaussian_soft_nms' or "
-                             f"'nms', got {kind!r}")
+            seg, sc = segment_nms(seg, sc, **cfg)
         results.append((seg * num_snippets, sc))
     return results
 

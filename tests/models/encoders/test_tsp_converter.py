@@ -82,6 +82,7 @@ def cli():
     return load_tool('model_converters/convert_tsp_r2plus1d.py')
 
 
+@pytest.mark.slow
 def test_converted_tsp_checkpoint_gives_torchvision_features(tsp, cli, tmp_path):
     model, ckpt = tsp
     src, dst = tmp_path / 'tsp.pth', tmp_path / 'out' / 'tsp_mmaction.pth'

@@ -8,6 +8,8 @@ import torch._inductor.config as inductor_config
 
 from etad_mmaction.testing import C, T, make_samples, small_model
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 BATCHED = ['RandomProposalSampler', 'GridProposalSampler', 'BlockProposalSampler',
            'IoUBalancedProposalSampler', 'ScaleBalancedProposalSampler']
 

@@ -5,12 +5,15 @@ This rests on the loss normalisers (Eq. 2's N+ / N-, the IoU bins, the positives
 being global counts reduced across ranks, and on per-video seeded sampling."""
 import os
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.structures import InstanceData
 
 from etad_mmaction.testing import free_port, make_samples, small_model
+
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
 
 T, C, B = 16, 8, 4
 

@@ -10,6 +10,8 @@ from mmengine.optim import OptimWrapper
 from etad_mmaction.testing import tiny_e2e_batch as make_data
 from etad_mmaction.testing import tiny_e2e_model as build
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 
 class SavedTensorMeter:
     """Peak of the live bytes saved for backward inside the context."""

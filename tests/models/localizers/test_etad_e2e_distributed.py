@@ -21,6 +21,8 @@ from etad_mmaction.testing import tiny_e2e_model as build_e2e
 import etad_mmaction  # noqa: F401
 from etad_mmaction.models.wrappers.distributed import ETADDistributedDataParallel
 
+pytestmark = pytest.mark.slow  # the fast tier (pytest -m "not slow") skips it
+
 B, STEPS = 4, 2
 
 

@@ -120,6 +120,7 @@ def test_ratio_zero_trains_only_the_detector(mode):
     assert_same(step_grads(model, data), ref, encoder_expected=False)
 
 
+@pytest.mark.slow
 def test_accumulation_clipping_and_update_match_between_modes():
     data = [make_data(5), make_data(6)]
     params = {}

@@ -164,6 +164,7 @@ def test_each_loss_term_equals_the_authors(pair, monkeypatch):
     model.eval()
 
 
+@pytest.mark.slow
 def test_converter_tool_writes_a_checkpoint_the_preset_loads_strictly(tmp_path, pair):
     import subprocess
     import sys

@@ -251,3 +251,32 @@ def test_feature_guided_dps_on_roi_features_trains_and_is_seeded(sampler):
     for other in (torch.tensor([5, 6]), torch.tensor([4, 3])):   # other keys, other picks
         c = model.roi_head.sample_proposals(x, other, model.roi_head.proposal_sampler)
         assert not torch.equal(c[0], a[0]) and not torch.equal(c[1], a[1])
+
+
+@pytest.mark.parametrize('chunk', [None, 1, 12 * 2 * 6, 12 * 2 * 6 * 2 * 3, 1 << 40])
+def test_tiled_roi_layer_equals_the_autograd_bags(chunk):
+    """taps_linear (tiles of videos x bins, hand-written backward) == the previous
+    embedding_bag formulation differentiated by autograd (float64, values and
+    gradients), for every tiling: one bin of one video, several bins, several videos,
+    one tile; the taps include regions past both ends (zero weights, clamped rows)."""
+    from etad_mmaction.models.utils.roi_align import (interpolation_taps, taps_linear,
+                                                      taps_linear_bags)
+    torch.manual_seed(0)
+    b, n, g, bins, c, o, t = 4, 7, 2, 6, 5, 6, 12
+    feats = torch.randn(b, c, t, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(g, bins * c, o, dtype=torch.float64, requires_grad=True)
+    regions = torch.sort(torch.rand(b, n, g, 2, dtype=torch.float64) * (t + 8) - 4,
+                         dim=-1).values
+    index, tap_w = interpolation_taps(regions, t, bins, 2)
+    got = taps_linear(feats, index, tap_w, weight, chunk)
+    ref = taps_linear_bags(feats, index, tap_w, weight)
+    assert got.shape == (b, n, g, o)
+    assert torch.allclose(got, ref, rtol=0, atol=1e-12)
+    grad = torch.randn_like(got)
+    ref_grads = torch.autograd.grad(ref, (feats, weight), grad)
+    for a, r in zip(torch.autograd.grad(got, (feats, weight), grad), ref_grads):
+        assert torch.allclose(a, r, rtol=0, atol=1e-12)
+    # only the features need a gradient: the weight's is not computed
+    fixed = weight.detach()
+    (gx,) = torch.autograd.grad(taps_linear(feats, index, tap_w, fixed, chunk), feats, grad)
+    assert torch.allclose(gx, ref_grads[0], rtol=0, atol=1e-12)
