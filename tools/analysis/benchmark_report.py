@@ -27,20 +27,27 @@ def _train_step(d: dict) -> str:
         f", batch {d['batch']}, T = {d['num_snippets']}, random features; median of "
         f"{d['steps']} AdamW steps after {d['warmup']} warm-up (compiling) steps. "
         "Compiled modes compile `ETAD.loss_tensors` (one graph, `tools/train.py "
-        "--compile MODE`); memory is `torch.cuda.max_memory_allocated` (GPU only).", '',
-        '| mode | step (ms) | / eager | peak memory (MB) | inference per video (ms) |',
-        '|---|---|---|---|---|']
+        "--compile MODE`); memory is `torch.cuda.max_memory_allocated` on a GPU and the "
+        "peak RSS of a fresh process per model on the CPU; on the CPU the CPU time per "
+        "step is shown beside the wall time (robust to a busy machine).", '',
+        '| mode | step (ms) | CPU time per step (ms) | / eager | peak memory (MB) | '
+        'inference per video (ms) |', '|---|---|---|---|---|---|']
     rows = list(d['modes'].items()) + ([('stock BMN (MMAction2)', d['bmn'])]
                                        if d.get('bmn') else [])
     for name, r in rows:
         if 'error' in r:
-            lines.append(f"| {name} | {r['error']} | | | |")
+            lines.append(f"| {name} | {r['error']} | | | | |")
             continue
         peak = f"{r['peak_mb']:.0f}" if r.get('peak_mb') is not None else 'n/a'
         inf = (f"{r['inference_ms_per_video']:.1f}" if r.get('inference_ms_per_video')
                else '')
-        lines.append(f"| {name} | {r['step_ms']:.1f} | {r.get('vs_eager', 1.0):.2f} | "
+        cpu = f"{r['cpu_step_ms']:.1f}" if r.get('cpu_step_ms') is not None else ''
+        lines.append(f"| {name} | {r['step_ms']:.1f} | {cpu} | {r.get('vs_eager', 1.0):.2f} | "
                      f"{peak} | {inf} |")
+    if d.get('etad_over_bmn_cpu_step') is not None:
+        lines += ['', f"ETAD / BMN (same run, {d['env'].get('threads')} thread): CPU time per "
+                  f"step {d['etad_over_bmn_cpu_step']:.3f}x, wall {d['etad_over_bmn_step']:.3f}x, "
+                  f"peak memory {d['etad_over_bmn_peak']:.3f}x."]
     return '\n'.join(lines + [''])
 
 def _epoch(d: dict) -> str:
@@ -98,7 +105,8 @@ RENDERERS = (('detector_', 'detector_benchmark'), ('train_step', _train_step),
              ('dps_', 'dps_benchmark'), ('egs_fidelity', 'egs_fidelity'),
              ('egs_', 'egs_benchmark'), ('egs-', 'egs_benchmark'),
              ('preset_comparison', 'compare_presets'), ('neck_cost', 'neck_cost'),
-             ('sampler_cost', 'sampler_cost'))
+             ('sampler_cost', 'sampler_cost'),
+             ('inference_', 'inference_benchmark'))
 ABLATION = osp.join(osp.dirname(osp.abspath(__file__)), 'ablation.py')
 FIGURES = (('egs_', 'egs_benchmark', 'EGS'), ('dps_', 'dps_benchmark', 'DPS'))
 

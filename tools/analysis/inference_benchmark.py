@@ -109,5 +109,27 @@ def main():
         dump_json(res, args.out, indent=2)
 
 
+def render(d: dict) -> str:
+    """The benchmarks-page section of ``inference_<device>.json``."""
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    import benchmark as B
+    lines = B.head(f"Batched inference per video of a trained checkpoint "
+                   f"({d['env']['device'].upper()})", d) + [
+        f"`{d['config']}`, checkpoint `{d['checkpoint']}`, {d['videos']} validation videos, "
+        f"T = {d['num_snippets']}; `model.test_step` (forward, boundary selection, scoring, "
+        "Soft-NMS); wall time and, on the CPU, process CPU time (the wall time of a busy "
+        "shared machine includes waiting for a core).", '',
+        '| batch | wall ms / video | CPU ms / video | post-processing CPU ms / video | '
+        'candidates / video |', '|---|---|---|---|---|']
+    for batch, r in d['batches'].items():
+        cpu = r.get('cpu_ms_per_video')
+        post = r.get('postprocess_cpu_ms_per_video')
+        lines.append(f"| {batch} | {r['ms_per_video']:.1f} | "
+                     f"{'' if cpu is None else f'{cpu:.1f}'} | "
+                     f"{'' if post is None else f'{post:.1f}'} | "
+                     f"{r['candidates_per_video']:.0f} |")
+    return '\n'.join(lines + [''])
+
+
 if __name__ == '__main__':
     main()
