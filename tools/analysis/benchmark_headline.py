@@ -16,7 +16,9 @@ MODEL = ('etad_mmaction/models', 'configs/_base_/models')
 MEASURED = dict(detector=MODEL, dps=MODEL, egs=('etad_mmaction/models',),
                 train_step=MODEL + ('etad_mmaction/engine',),
                 map_comparison=MODEL + ('etad_mmaction/evaluation', 'etad_mmaction/datasets'),
-                preset_comparison=MODEL + ('etad_mmaction/evaluation', 'etad_mmaction/datasets'))
+                preset_comparison=MODEL + ('etad_mmaction/evaluation', 'etad_mmaction/datasets'),
+                inference=MODEL, ablation=MODEL + ('etad_mmaction/evaluation',
+                                                   'etad_mmaction/datasets', 'configs'))
 
 
 def _git(*args):
@@ -72,6 +74,20 @@ def _rows(results: dict):
             yield (f'inference per video, ETAD vs BMN ({where})',
                    f"{1e3 * d['etad_infer_s_per_video']:.0f} vs "
                    f"{1e3 * d['bmn_infer_s_per_video']:.0f} ms", f'detector_{dev}')
+    t = results.get('train_step_vs_bmn_cpu')
+    if t and t.get('etad_over_bmn_cpu_step') is not None:
+        yield (f"training step CPU time and peak memory, ETAD (DPS 6%) / stock BMN, batch "
+               f"{t['batch']}, {t['env'].get('threads')} thread (CPU)",
+               f"{t['etad_over_bmn_cpu_step']:.3f}x time, {t['etad_over_bmn_peak']:.3f}x "
+               f"memory", 'train_step_vs_bmn_cpu')
+    for dev, where in (('cpu', 'CPU'), ('cuda', 'GPU')):
+        i = results.get(f'inference_{dev}')
+        if i:
+            yield (f'inference per video of a trained checkpoint, T = {i["num_snippets"]} '
+                   f'({where})', '; '.join(
+                       f"batch {b}: {r.get('cpu_ms_per_video', r['ms_per_video']):.0f} ms"
+                       + (' CPU time' if 'cpu_ms_per_video' in r else '')
+                       for b, r in i['batches'].items()), f'inference_{dev}')
     for name in ('egs_cuda', 'egs_cpu'):
         e = results.get(name)
         if e:
@@ -88,6 +104,10 @@ def _rows(results: dict):
                f"{B.pct(m['etad']['avg_mAP'])} vs {B.pct(m['bmn']['avg_mAP'])} "
                f"({100 * m['etad_minus_bmn_avg_map']:+.2f}); BMN trains "
                f"{m['bmn_over_etad_train_time']:.1f}x longer", 'map_comparison_cuda')
+    for name in sorted(n for n in results if n.startswith('ablation_')):
+        a = results[name]
+        yield (f"ablation {a['table']}: {a.get('title', '')}", a.get('verdict', 'not run'),
+               name)
     p = results.get('preset_comparison_cpu')
     if p:
         yield ('average mAP of the two presets (semi-synthetic)',

@@ -22,7 +22,8 @@ import benchmark as B  # noqa: E402 (sibling module)
 def _train_step(d: dict) -> str:
     """Eager vs compiled training step (tools/analysis/train_step_benchmark.py)."""
     dev = d['env']['device'].upper()
-    lines = B.head(f'Training step eager vs compiled ({dev})', d) + [
+    what = 'eager vs compiled' if len(d['modes']) > 1 else 'vs stock BMN'
+    lines = B.head(f'Training step {what} ({dev})', d) + [
         f"`{d['config']}`{' with ' + str(d['cfg_options']) if d.get('cfg_options') else ''}"
         f", batch {d['batch']}, T = {d['num_snippets']}, random features; median of "
         f"{d['steps']} AdamW steps after {d['warmup']} warm-up (compiling) steps. "
@@ -148,7 +149,7 @@ def _ablations(json_dir: str) -> list:
     out = []
     for path in paths:
         with open(path) as f:
-            out.append(render(json.load(f)))
+            out.append((osp.splitext(osp.basename(path))[0], render(json.load(f))))
     return out
 
 
@@ -177,7 +178,9 @@ def write_report(json_dir: str, out_md: str) -> None:
     if osp.exists(manual):
         with open(manual) as f:
             parts.append(f.read())
-    parts += _ablations(json_dir)
+    for name, section in _ablations(json_dir):
+        parts.append(section)
+        titles[name] = section.split('\n', 1)[0].lstrip('#').strip()
     from benchmark_headline import headline
     parts.insert(1, headline(json_dir, titles, '\n'.join(parts[1:])))
     from etad_mmaction.fileio import write_text
