@@ -23,6 +23,7 @@ def repeat_runs():
     return load_tool('analysis/repeat_runs.py')
 
 
+@pytest.mark.slow  # builds every row's model (about 50)
 def test_every_table_folder_builds(ablation):
     import etad_mmaction  # noqa: F401
     from mmengine.config import Config
@@ -84,6 +85,7 @@ def test_render_markdown_puts_paper_beside_ours(ablation, repeat_runs):
     assert '| 2 | 35.81 | - | not run |' in text and 'Verdict: v.' in text
 
 
+@pytest.mark.slow  # trainings and tests through the tools (subprocesses)
 def test_tiny_table_trains_tests_and_resumes(ablation, tmp_path, monkeypatch):
     """Two training rows x one seed through tools/train.py, a test-time row on their
     checkpoints, the JSON, and a rerun that trains nothing."""

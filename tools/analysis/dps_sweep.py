@@ -13,10 +13,7 @@ import argparse
 import json
 import os.path as osp
 import statistics as st
-import subprocess
 import sys
-import time
-from glob import glob
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import benchmark as B  # noqa: E402 (sibling module)
@@ -27,25 +24,14 @@ STRATEGIES = ('RandomSampler', 'GridSampler', 'BlockSampler', 'FPSSampler', 'DPP
 
 
 def train_run(config, options, sampler, ratio, seed, work_root) -> dict:
-    """One ``tools/train.py`` run; the metrics of its last validation."""
-    name = f'{sampler}_{ratio:g}_s{seed}'
-    work = osp.join(work_root, name)
-    cmd = [sys.executable, osp.join(B.ROOT, 'tools', 'train.py'), config, '--work-dir', work,
-           '--cfg-options', *options, f'model.roi_head.proposal_sampler.type={sampler}',
-           f'model.roi_head.proposal_sampler.ratio={ratio}', f'randomness.seed={seed}']
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, cwd=B.ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if out.returncode != 0:
-        raise RuntimeError(f'sweep run {name} failed:\n{out.stderr[-3000:]}')
-    final = {}
-    with open(sorted(glob(osp.join(work, '*', 'vis_data', 'scalars.json')))[-1]) as f:
-        for line in f:
-            rec = json.loads(line)
-            if 'avg_mAP' in rec:
-                final = rec
-    return dict(sampler=sampler, ratio=ratio, seed=seed, wall_s=wall,
-                **{k: v for k, v in final.items() if k.startswith(('mAP@', 'avg_mAP'))})
+    """One ``tools/train.py`` run (``repeat_runs.train_once``: a finished run is reused,
+    an interrupted one resumed); the metrics of its last validation."""
+    from repeat_runs import train_once
+    run = train_once(config, osp.join(work_root, f'{sampler}_{ratio:g}_s{seed}'), seed,
+                     [*options, f'model.roi_head.proposal_sampler.type={sampler}',
+                      f'model.roi_head.proposal_sampler.ratio={ratio}'])
+    return dict(sampler=sampler, ratio=ratio, seed=seed, wall_s=run['wall_s'],
+                **run['metrics'])
 
 
 def main(argv=None):
