@@ -45,9 +45,10 @@ def raw_record(data_sample) -> dict:
     """What one file holds (see the module docstring)."""
     raw = data_sample.raw_proposals
     meta = data_sample.metainfo
+    def array(t):  # the model's precision (float16/bfloat16 stored as float32)
+        return (t.float() if t.dtype in (torch.float16, torch.bfloat16) else t).cpu().numpy()
     return dict(format=RAW_FORMAT, num_snippets=int(raw.metainfo['num_snippets']),
-                segments=raw.segments.numpy().astype(np.float32, copy=False),
-                scores=raw.scores.numpy().astype(np.float32, copy=False),
+                segments=array(raw.segments), scores=array(raw.scores),
                 metainfo={k: meta[k] for k in CONTRACT_META_KEYS if k in meta})
 
 

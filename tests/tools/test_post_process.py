@@ -11,11 +11,20 @@ import torch
 from mmengine.config import Config
 
 import etad_mmaction  # noqa: F401
+from etad_mmaction import testing
 from etad_mmaction.engine.raw_outputs import ETADRawDumpHook, RAW_FORMAT, load_raw, raw_files
-from etad_mmaction.testing import load_tool
+from etad_mmaction.testing import data_opts, final_metrics, load_tool
 from mmaction.registry import MODELS
 
-from test_tools import TINY, data_opts, final_metrics, run_tool
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY = osp.join(ROOT, 'tests', 'configs', 'etad_tiny_synthetic.py')
+pytestmark = pytest.mark.slow  # tools/test.py subprocesses and a worker pool
+
+
+def run_tool(args, env_extra=None, timeout=900):
+    return testing.run_tool(args, ROOT, (ROOT, osp.join(ROOT, 'tests', 'helpers')), env_extra,
+                            timeout)
+
 
 post_tool = load_tool('analysis/post_process.py')
 
@@ -86,3 +95,13 @@ def test_bad_inputs(dumped, tmp_path):
         ETADRawDumpHook(dumped['raw']).before_test(runner)
     with pytest.raises(NotADirectoryError, match='is a file'):
         ETADRawDumpHook(osp.join(dumped['raw'], 'dataset_meta.json')).before_test(runner)
+
+
+def test_grid_row_of_another_nms_type_keeps_only_its_keys():
+    """A grid row that switches the NMS type starts from that type's keys (the base
+    Soft-NMS thresholds would be refused by the Gaussian one)."""
+    base = dict(type='soft_nms', alpha=0.4, low_threshold=0.5, high_threshold=0.9,
+                top_k=100, pre_top_k=2000)
+    assert post_tool.grid_nms(base, dict(type='gaussian_soft_nms', sigma=0.3)) == dict(
+        type='gaussian_soft_nms', sigma=0.3, top_k=100, pre_top_k=2000)
+    assert post_tool.grid_nms(base, dict(alpha=0.3)) == dict(base, alpha=0.3)

@@ -133,8 +133,11 @@ def main(argv=None):
             raise SystemExit('post_process.py: error: --grid needs a detection TADMetric')
         rows = []
         for values in itertools.product(*[v for _, v in axes]):
-            nms = dict(base_nms, **dict(zip(keys, values)))
-            resolved_test_cfg(dict(nms=nms))           # unknown keys: a clear error
+            nms = grid_nms(base_nms, dict(zip(keys, values)))
+            try:
+                resolved_test_cfg(dict(nms=nms))           # unknown keys: a clear error
+            except (KeyError, ValueError) as err:
+                raise SystemExit(f'post_process.py: error: --grid row {nms}: {err}')
             res = evaluate_samples(metric, post(nms), post.dataset_meta)
             rows.append(dict(nms=nms, **{k: float(v) for k, v in res.items()}))
         print(f'mAP (%) of {len(rows)} NMS settings over {len(post.files)} samples '
@@ -143,6 +146,18 @@ def main(argv=None):
             dump_json(rows, args.grid_out, indent=1)
         print(json.dumps(rows))
         return rows
+
+
+def grid_nms(base: dict, overrides: dict) -> dict:
+    """One grid row's NMS dict: ``base`` with ``overrides``; a row that changes the
+    NMS ``type`` keeps only the base keys that type takes (the rest of its settings
+    are that type's defaults unless the grid sets them)."""
+    from etad_mmaction.models.localizers.etad import _NMS_KEYS
+    kind = overrides.get('type', base.get('type', 'soft_nms'))
+    if kind != base.get('type', 'soft_nms') and kind in _NMS_KEYS:
+        shared = _NMS_KEYS[kind] | {'pre_top_k', 'clip_to_video'}
+        base = {k: v for k, v in base.items() if k in shared}
+    return dict(base, **overrides)
 
 
 if __name__ == '__main__':

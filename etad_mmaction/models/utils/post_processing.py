@@ -43,6 +43,8 @@ def select_and_suppress(segments: Tensor, scores: Tensor, valid: Tensor, num_sni
     (by score); ``clip_to_video`` (default True) clips segments to ``[0, T]``
     before NMS (the authors clip after it).
     """
+    if segments.shape[0] == 0:
+        return []
     cfg = dict(nms_cfg)
     kind = cfg.pop('type', 'soft_nms')
     pre_top_k = cfg.pop('pre_top_k', -1)

@@ -151,6 +151,7 @@ def cli_options(opts):
     return [f'{k}={fmt(v)}' for k, v in opts.items()]
 
 
+@pytest.mark.slow  # tools/test.py and post_process.py subprocesses
 def test_converter_cli_and_strict_load_through_test_tool(reference, videos, tmp_path):
     cli = load_tool('model_converters/convert_official_etad.py')
     src, dst = str(tmp_path / 'e2e_epoch_5.pth.tar'), str(tmp_path / 'e2e_official.pth')
@@ -189,6 +190,7 @@ def test_converter_cli_and_strict_load_through_test_tool(reference, videos, tmp_
     assert not osp.exists(tmp_path / 'other.pth')
 
 
+@pytest.mark.slow  # a Runner training on synthetic videos
 def test_official_preset_trains_on_synthetic_videos(videos, tmp_path):
     from mmengine.runner import Runner
     cfg = Config.fromfile(PRESET)
