@@ -101,3 +101,11 @@ def test_batched_soft_nms_equals_one_video_at_a_time(dtype):
             s, c = s[top], c[top]
         ref_s, ref_c = segment_soft_nms(s.clamp(0, t) / t, c, **cfg)
         assert torch.equal(seg, ref_s * t) and torch.equal(sc, ref_c)
+
+
+def test_select_and_suppress_of_an_empty_batch_is_empty():
+    from etad_mmaction.models.utils.post_processing import select_and_suppress
+    for kind in ('soft_nms', 'gaussian_soft_nms', 'nms'):
+        out = select_and_suppress(torch.zeros(0, 5, 2), torch.zeros(0, 5),
+                                  torch.zeros(0, 5, dtype=torch.bool), 16, dict(type=kind))
+        assert out == []

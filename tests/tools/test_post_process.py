@@ -82,7 +82,7 @@ def test_post_process_follows_cfg_options_and_grid(dumped, tmp_path):
 def test_bad_inputs(dumped, tmp_path):
     with pytest.raises(FileNotFoundError, match='no raw proposal files'):
         post_tool.main([TINY, str(tmp_path)])
-    with pytest.raises(KeyError, match='not options of'):
+    with pytest.raises(SystemExit, match="--grid row .*'sigma'.* not options of 'soft_nms'"):
         post_tool.main([TINY, dumped['raw'], '--grid', 'sigma=0.5'])
     bad = tmp_path / 'bad'
     bad.mkdir()
