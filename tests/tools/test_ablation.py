@@ -38,6 +38,9 @@ def test_every_table_folder_builds(ablation):
         rows = ablation.table_rows(table)
         assert len({a['row'] for _, a in rows}) == len(rows), table
         for config, abl in rows:
+            # a row's paper figures are its own, never inherited from the row it builds on
+            with open(config) as f:
+                assert ('paper' in abl) == ('paper=' in f.read()), config
             for key in ('same_as', 'checkpoint_of'):
                 if key in abl:
                     src_table, src_row = abl[key].split('/')

@@ -15,4 +15,4 @@ def _pipeline(crop, jitter):
 
 train_dataloader = dict(dataset=dict(pipeline=_pipeline(
     dict(type='RandomCrop', size=28), 'frame')))
-ablation = dict(row='crop+jitter', order=4, paper=dict(avg_mAP=35.38))
+ablation = dict(_delete_=True, row='crop+jitter', order=4, paper=dict(avg_mAP=35.38))

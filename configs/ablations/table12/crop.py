@@ -15,5 +15,5 @@ def _pipeline(crop, jitter):
 
 train_dataloader = dict(dataset=dict(pipeline=_pipeline(
     dict(type='RandomCrop', size=28), None)))
-ablation = dict(same_as='table13/res28-frozen2', row='crop', order=3,
+ablation = dict(_delete_=True, same_as='table13/res28-frozen2', row='crop', order=3,
                 paper=dict(avg_mAP=35.53))

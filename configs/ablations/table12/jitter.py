@@ -15,4 +15,4 @@ def _pipeline(crop, jitter):
 
 train_dataloader = dict(dataset=dict(pipeline=_pipeline(
     dict(type='CenterCrop', crop_size=28), 'frame')))
-ablation = dict(row='jitter', order=2, paper=dict(avg_mAP=35.17))
+ablation = dict(_delete_=True, row='jitter', order=2, paper=dict(avg_mAP=35.17))

@@ -15,4 +15,4 @@ def _pipeline(crop, jitter):
 
 train_dataloader = dict(dataset=dict(pipeline=_pipeline(
     dict(type='CenterCrop', crop_size=28), None)))
-ablation = dict(row='none', order=1, paper=dict(avg_mAP=35.12))
+ablation = dict(_delete_=True, row='none', order=1, paper=dict(avg_mAP=35.12))

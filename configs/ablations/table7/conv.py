@@ -4,5 +4,5 @@ _base_ = ['../table8/stages-1.py']
 
 model = dict(neck=dict(_delete_=True, type='ConvFeatureEnhancement', in_channels=400,
                        hidden_channels=256, out_channels=256))
-ablation = dict(row='Conv', order=1,
+ablation = dict(_delete_=True, row='Conv', order=1,
                 paper=dict(avg_mAP=34.80, memory_gb=0.47, train_time='2min 35s'))

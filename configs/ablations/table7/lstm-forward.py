@@ -3,4 +3,4 @@
 _base_ = ['../table8/stages-1.py']
 
 model = dict(neck=dict(direction='forward'))
-ablation = dict(row='LSTM (forward only)', order=4)
+ablation = dict(_delete_=True, row='LSTM (forward only)', order=4)

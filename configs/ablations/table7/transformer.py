@@ -4,5 +4,5 @@ _base_ = ['../table8/stages-1.py']
 
 model = dict(neck=dict(_delete_=True, type='TransformerFeatureEnhancement', in_channels=400,
                        hidden_channels=256, out_channels=256))
-ablation = dict(row='Transformer', order=2,
+ablation = dict(_delete_=True, row='Transformer', order=2,
                 paper=dict(avg_mAP=34.82, memory_gb=0.68, train_time='3min 05s'))

@@ -3,5 +3,5 @@
 _base_ = ['../table8/stages-3.py']
 
 model = dict(roi_head=dict(test_proposal_sampler=dict(type='GridProposalSampler', ratio=0.2)))
-ablation = dict(row='20%', order=2, checkpoint_of='table8/stages-3',
+ablation = dict(_delete_=True, row='20%', order=2, checkpoint_of='table8/stages-3',
                 paper=dict(avg_mAP=35.97, inference_ms=10.7))

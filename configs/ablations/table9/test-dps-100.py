@@ -3,5 +3,5 @@
 _base_ = ['../table8/stages-3.py']
 
 model = dict(roi_head=dict(test_proposal_sampler=None))
-ablation = dict(row='100%', order=1, checkpoint_of='table8/stages-3',
+ablation = dict(_delete_=True, row='100%', order=1, checkpoint_of='table8/stages-3',
                 paper=dict(avg_mAP=36.06, inference_ms=21.3))
