@@ -130,6 +130,9 @@ def load_ground_truth(path: str, subset: Optional[str] = None,
     for raw_vid, v in iter_videos(data, fmt, path):
         vid = normalize_video_id(raw_vid)
         if fmt == 'anet_anno':
+            if 'annotations' not in v:  # the datasets accept it; the evaluator does not
+                raise ValueError(f'{path}: entry {raw_vid!r} has no "annotations" '
+                                 '(anet_anno format)')
             vsub = subsets.get(vid) if subsets is not None else None
         else:
             vsub = v.get('subset')
