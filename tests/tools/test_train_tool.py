@@ -63,6 +63,19 @@ def test_multi_process_launch_gets_its_own_work_dir(monkeypatch):
     assert train_tool.launch_work_dir(cfg, cfg_path, None, 'pytorch') == single
 
 
+@pytest.mark.parametrize('env,rank', [({}, 0), ({'RANK': '2'}, 2),
+                                      ({'SLURM_PROCID': '3'}, 3),
+                                      ({'RANK': '0', 'SLURM_PROCID': '3'}, 0)])
+def test_launch_rank_reads_slurm_procid(monkeypatch, tmp_path, env, rank):
+    for key in ('RANK', 'SLURM_PROCID'):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert train_tool.launch_rank() == rank
+    lock = train_tool.work_dir_lock(Config(dict(work_dir=str(tmp_path))))
+    assert (lock is None) == (rank != 0)
+
+
 def test_cpu_threads_default(monkeypatch):
     import torch
     before = torch.get_num_threads()
