@@ -9,6 +9,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
+from etad_mmaction.engine.guards import WorkDirLock
 from etad_mmaction.testing import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -159,9 +160,11 @@ def test_max_epochs_zero_and_a_held_work_dir_are_refused(tmp_path):
     err = run_train_failing(['--work-dir', str(tmp_path / 'w'), '--cfg-options',
                              'train_cfg.max_epochs=0'], tmp_path)
     assert 'train_cfg.max_epochs=0 trains nothing' in err
-    (tmp_path / 'w').mkdir(exist_ok=True)
-    (tmp_path / 'w' / '.train.lock').write_text(
-        f'pid={os.getpid()}\nstart=None\nhost={socket.gethostname()}\nsince=now\n')
-    err = run_train_failing(['--work-dir', str(tmp_path / 'w')], tmp_path)
-    assert f'another training run uses the work dir {tmp_path / "w"} (pid {os.getpid()}' in err
-    assert (tmp_path / 'w' / '.train.lock').exists()       # the holder's lock is kept
+    held = WorkDirLock(str(tmp_path / 'w')).acquire()     # this process holds it
+    try:
+        err = run_train_failing(['--work-dir', str(tmp_path / 'w')], tmp_path)
+        assert (f'another training run uses the work dir {tmp_path / "w"} (pid '
+                f'{os.getpid()} on host {socket.gethostname()}') in err
+        assert WorkDirLock.read(held.path)['pid'] == str(os.getpid())  # the holder's lock
+    finally:
+        held.release()
