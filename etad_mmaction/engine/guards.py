@@ -38,9 +38,19 @@ def describe_dataset(dataset) -> str:
     return text or f'{type(dataset).__name__} with {len(dataset)} samples'
 
 
+def _infinite(loader) -> bool:
+    """Whether the loader's sampler is MMEngine's ``InfiniteSampler`` (it has a
+    length, the dataset's, but never ends)."""
+    from mmengine.dataset import InfiniteSampler
+    batch_sampler = getattr(loader, 'batch_sampler', None)
+    samplers = (getattr(loader, 'sampler', None), getattr(batch_sampler, 'sampler', None))
+    return any(isinstance(s, InfiniteSampler) for s in samplers)
+
+
 def check_train_iterations(runner) -> int:
-    """The number of training iterations per epoch; raises before training when
-    it is 0: an empty training set (naming what the dataset selected), or fewer
+    """The number of training iterations per epoch (-1 for an infinite sampler,
+    ``IterBasedTrainLoop``); raises before training when it is 0: an empty
+    training set (naming what the dataset selected), or fewer
     samples than ``batch_size`` x processes with ``drop_last=True`` (MMEngine then
     trains no iteration, saves the initial weights and exits 0)."""
     loop = runner.train_loop
@@ -49,7 +59,7 @@ def check_train_iterations(runner) -> int:
         return -1
     try:
         iters = len(loader)
-    except TypeError:   # an infinite sampler (iteration-based training)
+    except TypeError:   # a sampler without a length
         return -1
     dataset = loader.dataset
     size = len(dataset)
@@ -57,6 +67,8 @@ def check_train_iterations(runner) -> int:
         raise ValueError(f'no training videos: {describe_dataset(dataset)}. Fix '
                          'train_dataloader.dataset (subset, ann_file, exclude_videos) so '
                          'that it selects videos with annotations')
+    if _infinite(loader):  # IterBasedTrainLoop: batches fill up whatever the size
+        return -1
     if iters > 0:
         return iters
     world = getattr(loader.sampler, 'world_size', 1)

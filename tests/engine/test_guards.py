@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import DefaultSampler, InfiniteSampler
 
 import etad_mmaction
 from etad_mmaction.engine.guards import (WorkDirLock, WorkDirLockedError, check_train_cfg,
@@ -47,6 +47,19 @@ def test_fewer_samples_than_a_batch_per_process_is_refused():
         check_train_iterations(fake_runner(20, 16, world=2))
     assert check_train_iterations(fake_runner(12, 16, drop_last=False)) == 1
     assert check_train_iterations(fake_runner(32, 16)) == 2
+
+
+def test_infinite_sampler_is_not_counted():
+    """IterBasedTrainLoop's InfiniteSampler fills a batch of 16 from 12 samples."""
+    loader = torch.utils.data.DataLoader(Sized(12), batch_size=16, drop_last=True,
+                                         sampler=InfiniteSampler(Sized(12), shuffle=False))
+    runner = SimpleNamespace(train_loop=SimpleNamespace(dataloader=loader))
+    assert check_train_iterations(runner) == -1
+    assert len(next(iter(loader))) == 16
+    loader = torch.utils.data.DataLoader(Sized(0), batch_size=16,
+                                         sampler=InfiniteSampler(Sized(0), shuffle=False))
+    with pytest.raises(ValueError, match='no training videos'):   # would never yield
+        check_train_iterations(SimpleNamespace(train_loop=SimpleNamespace(dataloader=loader)))
 
 
 def test_max_epochs_that_train_nothing_are_refused():
