@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import re
 import sys
 import types
 from typing import List
@@ -134,31 +135,50 @@ def _quiet_mmcv_lite_transformer() -> None:
     APPLIED.append('quiet_mmcv_lite')
 
 
+def _build_kind(tag: str):
+    """``(kind, CUDA major)`` of a PyTorch wheel tag (``cpu``, ``cu121``, ``rocm6.1``,
+    ``xpu``), or None for other tags (source / NVIDIA builds: ``git1eba9b3``)."""
+    cuda = re.fullmatch(r'cu(\d+)\d', tag)
+    if cuda:
+        return 'cu', int(cuda.group(1))
+    if tag in ('cpu', 'xpu'):
+        return tag, None
+    if re.fullmatch(r'rocm[\d.]+', tag):
+        return 'rocm', None
+    return None
+
+
 def torch_pair_problem(torch_version: str, torchvision_version: str):
     """``(fatal, message)`` when torchvision was not built for the installed torch,
     else None. Compares the distributions' versions only (torchvision is not
-    imported): a different build tag (``+cpu`` vs ``+cu121``) cannot load its ops
-    (``operator torchvision::nms does not exist`` on the first batch); torch 2.N
-    pairs with torchvision 0.(N+15)."""
+    imported): wheels of another kind (``+cpu`` vs ``+cu121``, or CUDA 11 vs 12)
+    cannot load their ops (``operator torchvision::nms does not exist`` on the
+    first batch): fatal. Other different tags (``cu124`` vs ``cu121``, source or
+    NVIDIA builds) and a torch 2.N not paired with torchvision 0.(N+15) warn."""
     t_base, _, t_tag = torch_version.partition('+')
     v_base, _, v_tag = torchvision_version.partition('+')
     fix = ('reinstall torchvision for this torch (the same index, e.g. `pip install '
            f'torchvision --index-url https://download.pytorch.org/whl/{t_tag or "cpu"}`), '
            'or torch and torchvision together')
+    notes = []
     if t_tag and v_tag and t_tag != v_tag:
-        return True, (f'torchvision {torchvision_version} was built for another torch build '
-                      f'({v_tag}) than the installed torch {torch_version} ({t_tag}): its '
-                      f'operators (nms, roi_align) cannot load. {fix}')
+        kinds = _build_kind(t_tag), _build_kind(v_tag)
+        fatal = None not in kinds and kinds[0] != kinds[1]
+        msg = (f'torchvision {torchvision_version} was built for another torch build '
+               f'({v_tag}) than the installed torch {torch_version} ({t_tag})')
+        if fatal:
+            return True, f'{msg}: its operators (nms, roi_align) cannot load. {fix}'
+        notes.append(f'{msg}; if its operators (nms) fail to load, {fix}')
     try:
         t_major, t_minor = (int(x) for x in t_base.split('.')[:2])
         v_major, v_minor = (int(x) for x in v_base.split('.')[:2])
     except ValueError:
-        return None
+        t_major = v_major = None
     if t_major == 2 and v_major == 0 and v_minor != t_minor + 15:
-        return False, (f'torchvision {torchvision_version} does not match torch '
-                       f'{torch_version} (torch 2.{t_minor} pairs with torchvision '
-                       f'0.{t_minor + 15}): {fix}')
-    return None
+        notes.append(f'torchvision {torchvision_version} does not match torch '
+                     f'{torch_version} (torch 2.{t_minor} pairs with torchvision '
+                     f'0.{t_minor + 15}): {fix}')
+    return (False, '. '.join(notes)) if notes else None
 
 
 def _check_torchvision() -> None:

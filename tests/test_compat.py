@@ -136,6 +136,18 @@ def test_torch_and_torchvision_pair_is_checked():
     for pair in (('2.14.1+cu130', '0.29.1+cu130'), ('2.14.1', '0.29.0+cpu'),
                  ('2.5.0a0+git1', '0.20.0a0'), ('garbage', '0.1')):
         assert torch_pair_problem(*pair) is None, pair
+    # fatal only for two known wheel kinds that differ (kind or CUDA major)
+    for pair in (('2.14.1+cu130', '0.29.1+cpu'), ('2.14.1+cu118', '0.29.1+cu121'),
+                 ('2.14.1+rocm6.1', '0.29.1+cu121'), ('2.14.1+xpu', '0.29.1+cpu')):
+        fatal, msg = torch_pair_problem(*pair)
+        assert fatal and 'cannot load' in msg, pair
+    # source / NVIDIA builds and a CUDA minor difference: a warning
+    for pair in (('2.6.0a0+git1eba9b3', '0.21.0a0+7d077f1'), ('2.14.1+cu124', '0.29.1+cu121'),
+                 ('2.5.0a0+e000cf0ad9.nv24.10', '0.20.0a0+cpu')):
+        fatal, msg = torch_pair_problem(*pair)
+        assert not fatal and 'another torch build' in msg, pair
+    fatal, msg = torch_pair_problem('2.14.1+cu124', '0.28.0+cu121')   # both notes
+    assert not fatal and 'another torch build' in msg and 'pairs with torchvision 0.29' in msg
     import importlib.metadata
     assert torch_pair_problem(importlib.metadata.version('torch'),
                               importlib.metadata.version('torchvision')) is None

@@ -46,3 +46,17 @@ def test_converters_never_overwrite_the_source_or_a_file(tool, tmp_path):
     with pytest.raises(SystemExit, match='mine.pth exists; pass --force'):
         cli.main([str(src), str(existing)])
     assert src.read_bytes() == before and existing.read_bytes() == b'keep me'
+
+
+def test_official_converter_checks_the_output_once(tmp_path, monkeypatch):
+    import etad_mmaction.fileio as fileio
+    calls = []
+    real = fileio.check_output_path
+    monkeypatch.setattr(fileio, 'check_output_path',
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    src = tmp_path / 'bad.pth'
+    torch.save([1, 2], src)
+    with pytest.raises(SystemExit, match='holds no state dict'):
+        load_tool('model_converters/convert_official_etad.py').main(
+            [str(src), str(tmp_path / 'out.pth')])
+    assert len(calls) == 1

@@ -167,9 +167,18 @@ def tool_logger():
     return logger
 
 
+def launch_rank() -> int:
+    """This process's global rank before distributed setup: ``RANK`` (torchrun /
+    pytorch launcher), else ``SLURM_PROCID`` (``--launcher slurm``), else 0."""
+    for key in ('RANK', 'SLURM_PROCID'):
+        if os.environ.get(key, '').strip():
+            return int(os.environ[key])
+    return 0
+
+
 def work_dir_lock(cfg):
     """The work dir's lock (rank 0 of a multi-process run; other ranks: None)."""
-    if int(os.environ.get('RANK', '0')) != 0 or '://' in str(cfg.work_dir):
+    if launch_rank() != 0 or '://' in str(cfg.work_dir):
         return None
     return WorkDirLock(cfg.work_dir, logger=tool_logger())
 

@@ -38,9 +38,19 @@ def describe_dataset(dataset) -> str:
     return text or f'{type(dataset).__name__} with {len(dataset)} samples'
 
 
+def _infinite(loader) -> bool:
+    """Whether the loader's sampler is MMEngine's ``InfiniteSampler`` (it has a
+    length, the dataset's, but never ends)."""
+    from mmengine.dataset import InfiniteSampler
+    batch_sampler = getattr(loader, 'batch_sampler', None)
+    samplers = (getattr(loader, 'sampler', None), getattr(batch_sampler, 'sampler', None))
+    return any(isinstance(s, InfiniteSampler) for s in samplers)
+
+
 def check_train_iterations(runner) -> int:
-    """The number of training iterations per epoch; raises before training when
-    it is 0: an empty training set (naming what the dataset selected), or fewer
+    """The number of training iterations per epoch (-1 for an infinite sampler,
+    ``IterBasedTrainLoop``); raises before training when it is 0: an empty
+    training set (naming what the dataset selected), or fewer
     samples than ``batch_size`` x processes with ``drop_last=True`` (MMEngine then
     trains no iteration, saves the initial weights and exits 0)."""
     loop = runner.train_loop
@@ -49,7 +59,7 @@ def check_train_iterations(runner) -> int:
         return -1
     try:
         iters = len(loader)
-    except TypeError:   # an infinite sampler (iteration-based training)
+    except TypeError:   # a sampler without a length
         return -1
     dataset = loader.dataset
     size = len(dataset)
@@ -57,6 +67,8 @@ def check_train_iterations(runner) -> int:
         raise ValueError(f'no training videos: {describe_dataset(dataset)}. Fix '
                          'train_dataloader.dataset (subset, ann_file, exclude_videos) so '
                          'that it selects videos with annotations')
+    if _infinite(loader):  # IterBasedTrainLoop: batches fill up whatever the size
+        return -1
     if iters > 0:
         return iters
     world = getattr(loader.sampler, 'world_size', 1)
@@ -88,11 +100,14 @@ class WorkDirLockedError(RuntimeError):
 class WorkDirLock:
     """``<work_dir>/.train.lock``: one training run per work dir.
 
-    Holds the pid, start time and host of the run. A second run in the same work
-    dir raises :class:`WorkDirLockedError` naming that run (two runs would
-    interleave their logs and delete each other's checkpoints). The lock of a
-    run that no longer exists (killed; same host, pid gone or reused) is taken
-    over with a message. Multi-process runs: rank 0 takes it.
+    The run holds an exclusive ``flock`` on the file for its lifetime (the kernel
+    drops it when the process dies: kill -9, OOM, a lost container); the file
+    records pid, start time and host for the messages. A second run that cannot
+    take the ``flock`` raises :class:`WorkDirLockedError` naming that run (two runs
+    would interleave their logs and delete each other's checkpoints). A lock file
+    whose ``flock`` is free is stale, whatever host wrote it, and is taken over
+    with a message (Slurm requeue, resume elsewhere). Where ``flock`` is not
+    available, a same-host pid check decides. Multi-process runs: rank 0 takes it.
     """
 
     NAME = '.train.lock'
@@ -101,6 +116,7 @@ class WorkDirLock:
         self.path = osp.join(osp.abspath(work_dir), self.NAME)
         self.logger = logger
         self.held = False
+        self._fd: Optional[int] = None
 
     def _content(self) -> str:
         pid = os.getpid()
@@ -117,6 +133,7 @@ class WorkDirLock:
             return {}
 
     def _stale(self, info: dict) -> bool:
+        """Without ``flock``: only a dead process of this host is known to be gone."""
         if info.get('host') != socket.gethostname():
             return False      # cannot tell: another machine's process may be alive
         try:
@@ -128,27 +145,71 @@ class WorkDirLock:
         start = info.get('start')
         return start not in (None, 'None') and _start_time(pid) not in (None, start)
 
+    def _refuse(self, info: dict):
+        return WorkDirLockedError(
+            f'another training run uses the work dir {osp.dirname(self.path)} '
+            f'(pid {info.get("pid", "?")} on host {info.get("host", "?")}, since '
+            f'{info.get("since", "?")}; lock file {self.path}). Two runs in one '
+            'work dir interleave their logs and delete each other\'s checkpoints: '
+            'give this run another --work-dir, or wait for that one to end.')
+
+    def _take_over(self, info: dict) -> None:
+        if info and self.logger is not None:
+            self.logger.warning(
+                f'taking over the lock {self.path} of a run that no longer exists '
+                f'(pid {info.get("pid", "?")} on host {info.get("host", "?")}, since '
+                f'{info.get("since", "?")})')
+
+    def _flock(self, fd: int) -> Optional[bool]:
+        """True: taken; False: another process holds it; None: no ``flock`` here."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - non-POSIX
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        except OSError:      # a file system without flock
+            return None
+
     def acquire(self) -> 'WorkDirLock':
         os.makedirs(osp.dirname(self.path), exist_ok=True)
+        for _ in range(3):
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            taken = self._flock(fd)
+            if taken is None:
+                os.close(fd)
+                return self._acquire_by_pid()
+            info = self.read(self.path)
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:      # released (removed) in between: open the new file
+                os.close(fd)
+                continue
+            if not taken:
+                os.close(fd)
+                raise self._refuse(info)
+            self._take_over(info)
+            os.ftruncate(fd, 0)
+            os.write(fd, self._content().encode())
+            self._fd, self.held = fd, True
+            return self
+        raise WorkDirLockedError(f'cannot take the lock {self.path}: another run keeps '
+                                 'taking it')
+
+    def _acquire_by_pid(self) -> 'WorkDirLock':
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 info = self.read(self.path)
-                if not self._stale(info):
-                    raise WorkDirLockedError(
-                        f'another training run uses the work dir {osp.dirname(self.path)} '
-                        f'(pid {info.get("pid", "?")} on host {info.get("host", "?")}, since '
-                        f'{info.get("since", "?")}; lock file {self.path}). Two runs in one '
-                        'work dir interleave their logs and delete each other\'s checkpoints: '
-                        'give this run another --work-dir, or wait for that one to end. If '
-                        'that process is gone (another host, a container), remove the lock '
-                        'file.') from None
-                if self.logger is not None:
-                    self.logger.warning(
-                        f'taking over the lock {self.path} of a run that no longer exists '
-                        f'(pid {info.get("pid", "?")} on host {info.get("host", "?")}, since '
-                        f'{info.get("since", "?")})')
+                if info and not self._stale(info):
+                    raise self._refuse(info) from None
+                self._take_over(info)
                 try:
                     os.remove(self.path)
                 except FileNotFoundError:
@@ -162,11 +223,15 @@ class WorkDirLock:
                                  'taking it')
 
     def release(self) -> None:
-        if self.held and self.read(self.path).get('pid') == str(os.getpid()):
+        if self.held and (self._fd is not None
+                          or self.read(self.path).get('pid') == str(os.getpid())):
             try:
-                os.remove(self.path)
+                os.remove(self.path)   # while still holding the flock
             except FileNotFoundError:
                 pass
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self.held = False
 
     def __enter__(self):

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import DefaultSampler, InfiniteSampler
 
+import etad_mmaction
 from etad_mmaction.engine.guards import (WorkDirLock, WorkDirLockedError, check_train_cfg,
                                          check_train_iterations)
 
@@ -46,6 +47,19 @@ def test_fewer_samples_than_a_batch_per_process_is_refused():
         check_train_iterations(fake_runner(20, 16, world=2))
     assert check_train_iterations(fake_runner(12, 16, drop_last=False)) == 1
     assert check_train_iterations(fake_runner(32, 16)) == 2
+
+
+def test_infinite_sampler_is_not_counted():
+    """IterBasedTrainLoop's InfiniteSampler fills a batch of 16 from 12 samples."""
+    loader = torch.utils.data.DataLoader(Sized(12), batch_size=16, drop_last=True,
+                                         sampler=InfiniteSampler(Sized(12), shuffle=False))
+    runner = SimpleNamespace(train_loop=SimpleNamespace(dataloader=loader))
+    assert check_train_iterations(runner) == -1
+    assert len(next(iter(loader))) == 16
+    loader = torch.utils.data.DataLoader(Sized(0), batch_size=16,
+                                         sampler=InfiniteSampler(Sized(0), shuffle=False))
+    with pytest.raises(ValueError, match='no training videos'):   # would never yield
+        check_train_iterations(SimpleNamespace(train_loop=SimpleNamespace(dataloader=loader)))
 
 
 def test_max_epochs_that_train_nothing_are_refused():
@@ -84,4 +98,34 @@ def test_lock_of_a_dead_run_is_taken_over(tmp_path, caplog):
     # a live pid with another start time: the id was reused by another process
     (tmp_path / '.train.lock').write_text(f'pid={os.getpid()}\nstart=-5\n'
                                           f'host={socket.gethostname()}\n')
+    WorkDirLock(str(tmp_path)).acquire().release()
+
+
+def test_stale_lock_written_by_another_host_is_taken_over(tmp_path):
+    """kill -9 / OOM on one host, resume on another (Slurm requeue): the flock died
+    with the process, so the file left behind does not block the resume."""
+    (tmp_path / '.train.lock').write_text('pid=1\nstart=1\nhost=some-other-host\n'
+                                          'since=then\n')
+    messages = []
+    lock = WorkDirLock(str(tmp_path), logger=SimpleNamespace(warning=messages.append))
+    lock.acquire()
+    assert len(messages) == 1 and 'pid 1 on host some-other-host' in messages[0]
+    info = WorkDirLock.read(str(tmp_path / '.train.lock'))
+    assert info['pid'] == str(os.getpid()) and info['host'] == socket.gethostname()
+    lock.release()
+    # a live run in another process holds it; killed with -9, its lock is free
+    code = ('import sys, time; from etad_mmaction.engine.guards import WorkDirLock; '
+            'WorkDirLock(sys.argv[1]).acquire(); print("held", flush=True); time.sleep(60)')
+    package = os.path.dirname(os.path.abspath(etad_mmaction.__file__))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(package))
+    holder = subprocess.Popen([sys.executable, '-c', code, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        with pytest.raises(WorkDirLockedError, match=f'pid {holder.pid} on host'):
+            WorkDirLock(str(tmp_path)).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
     WorkDirLock(str(tmp_path)).acquire().release()

@@ -94,6 +94,15 @@ def test_anet_anno_without_csv_warns(tmp_path):
     assert list(load_ground_truth(path)) == ['a']
 
 
+def test_anet_anno_entry_without_annotations_is_an_error(tmp_path):
+    """The datasets accept it (a video without actions); the evaluator does not."""
+    path = write(tmp_path / 'anno.json', {
+        'v_a': dict(duration_second=3.0, annotations=[dict(segment=[0, 1], label='X')]),
+        'v_b': dict(duration_second=3.0)})
+    with pytest.raises(ValueError, match=r"anno.json: entry 'v_b' has no \"annotations\""):
+        load_ground_truth(path)
+
+
 def test_format_detection():
     anet = {'database': {}, 'taxonomy': [], 'version': ''}
     assert detect_ground_truth_format(anet) == 'activitynet'

@@ -13,14 +13,36 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = ['train.py', 'test.py', 'demo.py', 'data/extract_features.py',
          'analysis/benchmark.py', 'analysis/train_step_benchmark.py',
          'analysis/epoch_benchmark.py', 'analysis/sampler_cost.py',
-         'analysis/bmn_baseline.py', 'analysis/egs_fidelity.py']
+         'analysis/bmn_baseline.py', 'analysis/egs_fidelity.py',
+         # through benchmark.thread_policy()
+         'analysis/detector_benchmark.py', 'analysis/dps_benchmark.py',
+         'analysis/egs_benchmark.py', 'analysis/step_profile.py']
+#: tools that train through tools/train.py (repeat_runs.train_once)
+THROUGH_TRAIN = ['analysis/repeat_runs.py', 'analysis/ablation.py',
+                 'analysis/compare_presets.py', 'analysis/dps_sweep.py']
+
+
+def read_tool(tool):
+    with open(osp.join(ROOT, 'tools', tool)) as f:
+        return f.read()
 
 
 @pytest.mark.parametrize('tool', TOOLS)
 def test_every_tool_applies_the_shared_policy(tool):
-    with open(osp.join(ROOT, 'tools', tool)) as f:
-        text = f.read()
-    assert 'set_cpu_threads()' in text and 'def set_cpu_threads' not in text
+    text = read_tool(tool)
+    assert 'set_cpu_threads()' in text or 'B.thread_policy()' in text
+    assert 'def set_cpu_threads' not in text
+    if 'B.thread_policy()' in text:
+        assert 'set_cpu_threads()' in read_tool('analysis/benchmark.py')
+
+
+@pytest.mark.parametrize('tool', THROUGH_TRAIN)
+def test_training_tools_go_through_train_py(tool):
+    text = read_tool(tool)
+    if tool.endswith('repeat_runs.py'):
+        assert "osp.join(ROOT, 'tools', 'train.py')" in text
+    else:
+        assert 'from repeat_runs import' in text and 'train_once(' in text
 
 
 def test_policy_and_record(monkeypatch):

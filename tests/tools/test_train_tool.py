@@ -9,6 +9,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
+from etad_mmaction.engine.guards import WorkDirLock
 from etad_mmaction.testing import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -61,6 +62,19 @@ def test_multi_process_launch_gets_its_own_work_dir(monkeypatch):
                                       'pytorch') == 'c'
     monkeypatch.setenv('WORLD_SIZE', '1')
     assert train_tool.launch_work_dir(cfg, cfg_path, None, 'pytorch') == single
+
+
+@pytest.mark.parametrize('env,rank', [({}, 0), ({'RANK': '2'}, 2),
+                                      ({'SLURM_PROCID': '3'}, 3),
+                                      ({'RANK': '0', 'SLURM_PROCID': '3'}, 0)])
+def test_launch_rank_reads_slurm_procid(monkeypatch, tmp_path, env, rank):
+    for key in ('RANK', 'SLURM_PROCID'):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert train_tool.launch_rank() == rank
+    lock = train_tool.work_dir_lock(Config(dict(work_dir=str(tmp_path))))
+    assert (lock is None) == (rank != 0)
 
 
 def test_cpu_threads_default(monkeypatch):
@@ -146,9 +160,11 @@ def test_max_epochs_zero_and_a_held_work_dir_are_refused(tmp_path):
     err = run_train_failing(['--work-dir', str(tmp_path / 'w'), '--cfg-options',
                              'train_cfg.max_epochs=0'], tmp_path)
     assert 'train_cfg.max_epochs=0 trains nothing' in err
-    (tmp_path / 'w').mkdir(exist_ok=True)
-    (tmp_path / 'w' / '.train.lock').write_text(
-        f'pid={os.getpid()}\nstart=None\nhost={socket.gethostname()}\nsince=now\n')
-    err = run_train_failing(['--work-dir', str(tmp_path / 'w')], tmp_path)
-    assert f'another training run uses the work dir {tmp_path / "w"} (pid {os.getpid()}' in err
-    assert (tmp_path / 'w' / '.train.lock').exists()       # the holder's lock is kept
+    held = WorkDirLock(str(tmp_path / 'w')).acquire()     # this process holds it
+    try:
+        err = run_train_failing(['--work-dir', str(tmp_path / 'w')], tmp_path)
+        assert (f'another training run uses the work dir {tmp_path / "w"} (pid '
+                f'{os.getpid()} on host {socket.gethostname()}') in err
+        assert WorkDirLock.read(held.path)['pid'] == str(os.getpid())  # the holder's lock
+    finally:
+        held.release()

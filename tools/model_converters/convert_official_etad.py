@@ -44,16 +44,12 @@ def main(argv=None) -> int:
     except OutputPathError as err:
         raise SystemExit(f'error: {err}') from None
     import etad_mmaction  # noqa: F401  (registers the modules)
-    from etad_mmaction.fileio import atomic_path, check_output_path
+    from etad_mmaction.fileio import atomic_path
     from etad_mmaction.models.converters import (convert_official_e2e_state_dict,
                                                  convert_official_state_dict, is_official_e2e)
     from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
-    try:
-        check_output_path(args.dst, sources=[args.src], force=args.force)
-    except ValueError as err:
-        raise SystemExit(f'convert_official_etad.py: error: {err}') from None
     try:
         ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
     except Exception as err:  # noqa: BLE001 - name the file whatever torch raises

@@ -58,18 +58,22 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
-def _check_duration(path: str, vid: str, segs: np.ndarray, duration) -> None:
-    """Ground truth that starts after the video ends cannot be matched by any
-    prediction: an error naming the annotation (ends slightly past the duration,
-    common in ActivityNet, are kept)."""
+def _late_annotations(segs: np.ndarray, duration) -> List[int]:
+    """Indices of ground truth that starts after the video ends (e.g. 30 in the
+    THUMOS-14 files). They are kept: no prediction can match them, so they count as
+    missed ground truth, as in the official scoring."""
     if duration is None or not len(segs):
-        return
-    late = np.nonzero(segs[:, 0] > float(duration))[0]
-    if len(late):
-        i = int(late[0])
-        raise ValueError(f'{path}: video {vid!r} annotation {i} has segment '
-                         f'{segs[i].tolist()}, which starts after the video ends (duration '
-                         f'{float(duration):g} s); fix the segment or the duration')
+        return []
+    return np.nonzero(segs[:, 0] > float(duration))[0].tolist()
+
+
+def _warn_late(path: str, late: List[tuple]) -> None:
+    """One warning for all the annotations that start after their video ends."""
+    if late:
+        first = ', '.join(f'{v!r} annotation {i}' for v, i in late[:5])
+        warnings.warn(f'{path}: {len(late)} ground-truth annotation(s) start after '
+                      f'their video ends (e.g. {first}{", ..." if len(late) > 5 else ""});'
+                      ' they are kept and count as missed ground truth')
 
 
 def _add_video(out, vid, duration, subset, segs, labels):
@@ -122,9 +126,13 @@ def load_ground_truth(path: str, subset: Optional[str] = None,
         subsets_seen = set(subsets.values()) if subsets else {None}
     else:
         subsets_seen = set()
+    late: List[tuple] = []
     for raw_vid, v in iter_videos(data, fmt, path):
         vid = normalize_video_id(raw_vid)
         if fmt == 'anet_anno':
+            if 'annotations' not in v:  # the datasets accept it; the evaluator does not
+                raise ValueError(f'{path}: entry {raw_vid!r} has no "annotations" '
+                                 '(anet_anno format)')
             vsub = subsets.get(vid) if subsets is not None else None
         else:
             vsub = v.get('subset')
@@ -133,11 +141,12 @@ def load_ground_truth(path: str, subset: Optional[str] = None,
             continue
         segs, labels, _ = parse_segments(v.get('annotations'), raw_vid, path)
         dur = video_duration(v, fmt, raw_vid, path, required=False)
-        _check_duration(path, raw_vid, segs, dur)
+        late += [(raw_vid, i) for i in _late_annotations(segs, dur)]
         _add_video(out, vid, dur, vsub, segs, labels)
     if subset is not None and subset not in subsets_seen:
         raise ValueError(f'{path}: no video in subset {subset!r}; subsets in the file: '
                          f'{sorted(str(s) for s in subsets_seen)}')
+    _warn_late(path, late)
     return (out, fmt) if return_format else out
 
 
