@@ -389,6 +389,10 @@ def render_markdown(result: dict) -> str:
                       f'{c["params"]:,}' if 'params' in c else '-']
         lines.append('| ' + ' | '.join(cells) + ' |')
     lines += ['', f'Verdict: {result.get("verdict", "not run")}']
+    if not test:
+        lines += ['', 'Peak step memory is counted (tensors created in one training step, '
+                  'the same on any machine); s/iter is the median wall time of a run on a '
+                  'shared machine, so rows run at different loads compare only loosely.']
     if result.get('note'):
         lines += ['', result['note']]
     return '\n'.join(lines) + '\n'
