@@ -16,9 +16,11 @@ def test_neck_cost_writes_every_neck(tmp_path, monkeypatch, capsys):
     neck_cost.main()
     result = json.loads(out.read_text())
     assert json.loads(capsys.readouterr().out) == result
-    assert set(result) == {'settings', *neck_cost.NECKS}
+    assert set(result) == {'settings', 'env', 'command', *neck_cost.NECKS}
+    assert result['env']['threads'] >= 1 and 'neck_cost.py' in result['command']
+    assert neck_cost.render(result).startswith('### Feature enhancement modules')
     # counts of the default widths at 16 input channels: the Conv module is the
     # smallest, one LSTM branch less than both, the Transformer the largest
-    p = {k: v['params'] for k, v in result.items() if k != 'settings'}
+    p = {k: result[k]['params'] for k in neck_cost.NECKS}
     assert p['conv'] < p['lstm-forward'] < p['lstm'] < p['transformer']
-    assert all(v['median_ms'] > 0 for k, v in result.items() if k != 'settings')
+    assert all(result[k]['median_ms'] > 0 for k in neck_cost.NECKS)
