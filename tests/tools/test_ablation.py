@@ -73,6 +73,14 @@ def test_summary_and_verdict(ablation, repeat_runs):
     assert 'C = D: ours differ by 20.00 (beyond the spread)' in text
     assert ablation.verdict(dict(rows=dict(a=a))) == \
         'not enough rows with results to compare'
+    # one seed per row: no spread to compare with
+    one_a, one_b = _row('A', 1, 36.0, [0.50]), _row('B', 2, 35.0, [0.60])
+    one_c = _row('C', 3, 34.0, [0.40])
+    for r in (one_a, one_b, one_c):
+        r['summary'] = repeat_runs.summarize(r['runs'])
+    text = ablation.verdict(dict(rows=dict(a=one_a, b=one_b, c=one_c)))
+    assert 'kept, spread unknown (1 seed): A > C, B > C' in text
+    assert 'not kept: A > B (reversed, 1 seed: spread unknown)' in text
 
 
 def test_render_markdown_puts_paper_beside_ours(ablation, repeat_runs):

@@ -110,9 +110,10 @@ def row_name(config: str) -> str:
 
 def step_cost(config: str) -> dict:
     """Parameters and the counted cost of one ``train_step`` of the row's model on a
-    real batch of its training set (after one warm-up step): peak tensor memory
-    created in the step and dispatched operations (``step_profile.StepCounter``;
-    optimizer state, parameters and gradients exist before the step)."""
+    real batch of its training set (after one warm-up step), its optimizer update
+    left out: peak tensor memory created by the forward and backward passes
+    (activations, saved tensors, gradients) and dispatched operations
+    (``step_profile.StepCounter``)."""
     import torch
     import etad_mmaction  # noqa: F401
     from mmengine.config import Config
@@ -132,9 +133,15 @@ def step_cost(config: str) -> dict:
                                                        len(data)))])
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     model.train_step(batch, optim)
+    # forward + backward only: the optimizer's update temporaries scale with the
+    # parameters, not with what a row changes (e.g. EGS's saved activations)
+    update, optim.optimizer.step = optim.optimizer.step, lambda *args, **kwargs: None
     counter = StepCounter()
-    with counter:
-        model.train_step(batch, optim)
+    try:
+        with counter:
+            model.train_step(batch, optim)
+    finally:
+        optim.optimizer.step = update
     return dict(params=sum(p.numel() for p in model.parameters()),
                 trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
                 peak_tensor_mb=round(counter.peak / 2**20, 1), ops=counter.ops,
@@ -288,12 +295,19 @@ def _stats(entry: dict, metric='avg_mAP'):
     return (s['mean'] * 100, s['std'] * 100, s['n']) if s else None
 
 
+SPREAD = dict(beyond='beyond the spread', within='within the spread',
+              unknown='1 seed: spread unknown')
+
+
 def _beyond(a: dict, b: dict, metric: str):
-    """Difference of the means (percent) and whether it exceeds 2 standard errors."""
+    """Difference of the means (percent) and ``'beyond'`` / ``'within'`` 2 standard
+    errors of the difference, or ``'unknown'`` (a row with one seed has no spread)."""
     ma, sa, ka = _stats(a, metric)
     mb, sb, kb = _stats(b, metric)
-    se = np.sqrt(sa ** 2 / ka + sb ** 2 / kb) if ka > 1 and kb > 1 else np.nan
-    return ma - mb, bool(np.isfinite(se) and abs(ma - mb) > 2 * se)
+    if ka < 2 or kb < 2:
+        return ma - mb, 'unknown'
+    se = np.sqrt(sa ** 2 / ka + sb ** 2 / kb)
+    return ma - mb, 'beyond' if abs(ma - mb) > 2 * se else 'within'
 
 
 def delta_verdict(result: dict, reference: str, metric='avg_mAP') -> str:
@@ -305,8 +319,9 @@ def delta_verdict(result: dict, reference: str, metric='avg_mAP') -> str:
     for name, e in sorted(result['rows'].items(), key=lambda kv: kv[1].get('order', 0)):
         if name == reference or not _stats(e, metric):
             continue
-        d, beyond = _beyond(e, ref, metric)
-        parts.append(f'{e["row"]} {d:+.2f}' + ('' if beyond else ' (within the spread)'))
+        d, state = _beyond(e, ref, metric)
+        parts.append(f'{e["row"]} {d:+.2f}' + {'beyond': '', 'within': ' (within the spread)',
+                                                'unknown': ' (1 seed)'}[state])
     return (f'avg mAP against {ref["row"]}: ' + ', '.join(parts) + '.') if parts else \
         'not enough rows with results to compare'
 
@@ -320,25 +335,24 @@ def verdict(result: dict, metric='avg_mAP') -> str:
             if _stats(e, metric) and metric in e.get('paper', {})]
     if len(rows) < 2:
         return 'not enough rows with results to compare'
-    kept, flipped, clear, unclear, ties = 0, [], [], [], []
+    kept, flipped, clear, unclear, single, ties = 0, [], [], [], [], []
     for i in range(len(rows)):
         for j in range(i + 1, len(rows)):
             a, b = rows[i][1], rows[j][1]
             pa, pb = a['paper'][metric], b['paper'][metric]
-            diff, beyond = _beyond(a, b, metric)
+            diff, state = _beyond(a, b, metric)
             if pa == pb:  # the paper reports no difference
                 ties.append(f'{a["row"]} = {b["row"]}: ours differ by {abs(diff):.2f} '
-                            + ('(beyond the spread)' if beyond else '(within the spread)'))
+                            f'({SPREAD[state]})')
                 continue
             if pa < pb:
                 a, b, diff = b, a, -diff
             label = f'{a["row"]} > {b["row"]}'
             if diff > 0:
                 kept += 1
-                (clear if beyond else unclear).append(label)
+                dict(beyond=clear, within=unclear, unknown=single)[state].append(label)
             else:
-                flipped.append(label + (' (reversed beyond the spread)' if beyond
-                                        else ' (reversed, within the spread)'))
+                flipped.append(f'{label} (reversed, {SPREAD[state]})')
     total = kept + len(flipped)
     if not total and not ties:
         return 'not enough rows with results to compare'
@@ -350,6 +364,8 @@ def verdict(result: dict, metric='avg_mAP') -> str:
         parts.append('kept beyond the seed spread: ' + ', '.join(clear))
     if unclear:
         parts.append('kept within the seed spread: ' + ', '.join(unclear))
+    if single:
+        parts.append('kept, spread unknown (1 seed): ' + ', '.join(single))
     if flipped:
         parts.append('not kept: ' + ', '.join(flipped))
     if ties:
@@ -390,8 +406,9 @@ def render_markdown(result: dict) -> str:
         lines.append('| ' + ' | '.join(cells) + ' |')
     lines += ['', f'Verdict: {result.get("verdict", "not run")}']
     if not test:
-        lines += ['', 'Peak step memory is counted (tensors created in one training step, '
-                  'the same on any machine); s/iter is the median wall time of a run on a '
+        lines += ['', 'Peak step memory is counted (tensors created by the forward and '
+                  'backward passes of one training step, the optimizer update left out; the '
+                  'same on any machine); s/iter is the median wall time of a run on a '
                   'shared machine, so rows run at different loads compare only loosely.']
     if result.get('note'):
         lines += ['', result['note']]
