@@ -63,7 +63,7 @@ TABLES = {
         paper_setting='ActivityNet-1.3, TSM, crop, EGS 100%; GPU memory per video',
         note='The synthetic videos are 64 px, so the paper\'s 112 and 224 px map to crops '
              'of 28 and 56 px (the same factor of 2); memory is the counted peak tensor '
-             'memory of one training step at batch 4 on the CPU.'),
+             'memory of one training step (forward + backward) at batch 4.'),
     'presets': dict(
         title='Paper-text preset vs released code, one difference at a time (12 epochs)',
         paper_setting='no paper table: the decision table of docs/method.md; external '
