@@ -158,7 +158,7 @@ def _cost_in_subprocess(config: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def test_once(config: str, checkpoint: str, work_dir: str) -> dict:
+def evaluate_once(config: str, checkpoint: str, work_dir: str) -> dict:
     """mAP of ``checkpoint`` under ``config`` (tools/test.py's config handling) and
     the inference time per video (``model.test_step``: forward and post-processing;
     data loading and the metric excluded), one thread, in a fresh process."""
@@ -240,7 +240,7 @@ def run_table(table: str, seeds, jobs: int, rows=None, work_root=None, out=None,
         if meta.get('kind') == 'test':
             src_table, src_row = abl['checkpoint_of'].split('/')
             ckpt = _checkpoint(osp.join(work_root, src_table, f'{src_row}_s{seed}'))
-            r = test_once(config, ckpt, osp.join(work_root, table, f'{name}_s{seed}'))
+            r = evaluate_once(config, ckpt, osp.join(work_root, table, f'{name}_s{seed}'))
             return dict(r, seed=seed)
         if abl.get('same_as'):  # the same training as another table's row: one run
             src_table, src_row = abl['same_as'].split('/')
