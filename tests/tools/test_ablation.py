@@ -136,6 +136,17 @@ def test_tiny_table_trains_tests_and_resumes(ablation, tmp_path, monkeypatch):
     again = ablation.run_table('tiny', [0], 1, work_root=work, out=out)
     assert os.stat(done).st_mtime_ns == stamp          # reused, not retrained
     assert again['rows'] == result['rows']
+    # --refresh re-derives verdict, summaries and a missing cost without training
+    stale = json.load(open(out))
+    stale['verdict'] = 'stale'
+    del stale['rows']['stages-1']['cost'], stale['rows']['stages-2']['summary']
+    json.dump(stale, open(out, 'w'))
+    fresh = ablation.refresh_table('tiny', out)
+    assert os.stat(done).st_mtime_ns == stamp
+    assert fresh['verdict'] == result['verdict']
+    assert fresh['rows']['stages-2']['summary'] == result['rows']['stages-2']['summary']
+    assert fresh['rows']['stages-1']['cost']['params'] == \
+        result['rows']['stages-1']['cost']['params']
     tested = ablation.run_table('tiny_test', [0], 1, work_root=work,
                                 out=str(tmp_path / 'tiny_test.json'))
     run = tested['rows']['grid-50']['runs'][0]

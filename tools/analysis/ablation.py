@@ -282,6 +282,29 @@ def run_table(table: str, seeds, jobs: int, rows=None, work_root=None, out=None,
     return result
 
 
+def refresh_table(table: str, out=None, cost=True) -> dict:
+    """Re-derive a table's JSON from its runs without training: the rows' labels and
+    paper figures from the configs, summaries, the verdict, and the step cost of rows
+    that have runs but no cost yet."""
+    from repeat_runs import summarize
+    from etad_mmaction.fileio import dump_json
+    out = out or osp.join(OUT_DIR, f'ablation_{table}.json')
+    with open(out) as f:
+        old = json.load(f)
+    result = dict(old, table=table, **TABLES.get(table, {}))
+    for config, abl in table_rows(table):
+        entry = result['rows'].get(row_name(config))
+        if not entry or not entry.get('runs'):
+            continue
+        entry.update(row=abl['row'], order=abl.get('order', 0), paper=abl.get('paper', {}),
+                     config=osp.relpath(config, ROOT), summary=summarize(entry['runs']))
+        if cost and TABLES.get(table, {}).get('kind') != 'test' and 'cost' not in entry:
+            entry['cost'] = _cost_in_subprocess(config)
+    result['verdict'] = verdict(result)
+    dump_json(result, out, indent=1)
+    return result
+
+
 def _env(result: dict) -> None:
     from benchmark import environment
     env = environment('cpu')
@@ -425,6 +448,8 @@ def main():
     parser.add_argument('--out', help='default: docs/benchmarks/ablation_<table>.json')
     parser.add_argument('--no-cost', action='store_true', help='skip the step-cost count')
     parser.add_argument('--render', action='store_true', help='print the markdown section')
+    parser.add_argument('--refresh', action='store_true',
+                        help='re-derive the JSON from its finished runs (no training)')
     parser.add_argument('--list', action='store_true', help='list the tables')
     args = parser.parse_args()
     if args.list or not args.table:
@@ -435,7 +460,9 @@ def main():
     if not osp.isdir(osp.join(CONFIGS, args.table)):
         parser.error(f'unknown table {args.table!r}: no folder configs/ablations/{args.table}')
     out = args.out or osp.join(OUT_DIR, f'ablation_{args.table}.json')
-    if args.render:
+    if args.render or args.refresh:
+        if args.refresh:
+            refresh_table(args.table, out, cost=not args.no_cost)
         with open(out) as f:
             print(render_markdown(json.load(f)))
         return
