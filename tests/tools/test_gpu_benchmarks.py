@@ -28,6 +28,9 @@ def test_dry_run_writes_every_result(tmp_path):
     assert step['modes']['eager']['step_ms'] > 0 and step['bmn']['peak_mb'] > 0
     assert step['etad_over_bmn_step'] > 0 and step['etad_over_bmn_cpu_step'] > 0
     assert step['modes']['eager']['inference_ms_per_video'] > 0
+    bf16 = step['variants']['bf16-roi']       # the inexact option, beside the exact step
+    assert bf16['cfg_options'] == {'model.roi_head.stage_head.roi_matmul_dtype': 'bfloat16'}
+    assert bf16['step_ms'] > 0 and bf16['over_bmn_cpu_step'] > 0 and bf16['over_bmn_peak'] > 0
     inf = json.loads((out / 'inference_cpu.json').read_text())
     assert set(inf['batches']) == {'4', '1'} and inf['videos'] == 8
     for r in inf['batches'].values():

@@ -80,6 +80,11 @@ def _rows(results: dict):
                f"{t['batch']}, {t['env'].get('threads')} thread (CPU)",
                f"{t['etad_over_bmn_cpu_step']:.3f}x time, {t['etad_over_bmn_peak']:.3f}x "
                f"memory", 'train_step_vs_bmn_cpu')
+        for name, r in t.get('variants', {}).items():
+            if 'over_bmn_cpu_step' in r:
+                yield (f"the same with the inexact option {name} (off by default)",
+                       f"{r['over_bmn_cpu_step']:.3f}x time, {r['over_bmn_peak']:.3f}x memory",
+                       'train_step_vs_bmn_cpu')
     for dev, where in (('cpu', 'CPU'), ('cuda', 'GPU')):
         i = results.get(f'inference_{dev}')
         if i:

@@ -33,8 +33,10 @@ def _train_step(d: dict) -> str:
         "step is shown beside the wall time (robust to a busy machine).", '',
         '| mode | step (ms) | CPU time per step (ms) | / eager | peak memory (MB) | '
         'inference per video (ms) |', '|---|---|---|---|---|---|']
-    rows = list(d['modes'].items()) + ([('stock BMN (MMAction2)', d['bmn'])]
-                                       if d.get('bmn') else [])
+    variants = [(f"{name} ({', '.join(f'{k}={v}' for k, v in r['cfg_options'].items())})", r)
+                for name, r in d.get('variants', {}).items()]
+    rows = list(d['modes'].items()) + variants + ([('stock BMN (MMAction2)', d['bmn'])]
+                                                  if d.get('bmn') else [])
     for name, r in rows:
         if 'error' in r:
             lines.append(f"| {name} | {r['error']} | | | | |")
@@ -49,6 +51,10 @@ def _train_step(d: dict) -> str:
         lines += ['', f"ETAD / BMN (same run, {d['env'].get('threads')} thread): CPU time per "
                   f"step {d['etad_over_bmn_cpu_step']:.3f}x, wall {d['etad_over_bmn_step']:.3f}x, "
                   f"peak memory {d['etad_over_bmn_peak']:.3f}x."]
+        lines += [f"{name} / BMN: CPU time per step {r['over_bmn_cpu_step']:.3f}x, wall "
+                  f"{r['over_bmn_step']:.3f}x, peak memory {r['over_bmn_peak']:.3f}x "
+                  "(an inexact option, off by default)."
+                  for name, r in d.get('variants', {}).items() if 'over_bmn_cpu_step' in r]
     return '\n'.join(lines + [''])
 
 def _epoch(d: dict) -> str:

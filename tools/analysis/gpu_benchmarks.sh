@@ -34,13 +34,15 @@ E2E=configs/etad_e2e/etad-e2e_tsm-r50-224-8f_anet.py
 SWEEP=configs/etad/etad_1xb16-4e_synthetic-anet-sweep-feature.py
 DATA=${ETAD_BENCH_DATA:-/tmp/anet_size}
 WORK=${ETAD_BENCH_WORK:-/tmp/etad_bench_work}
+# the inexact speed option of the fused RoI layer, measured beside the exact step
+BF16_ROI=model.roi_head.stage_head.roi_matmul_dtype=bfloat16
 if [[ -n "$DRY_RUN" ]]; then
   DEV=cpu
   export OMP_NUM_THREADS=1
   TINY=tests/configs/etad_tiny_synthetic.py
   STEP_CFG=$TINY
   STEP_ARGS=(--threads 1 --batch 2 --steps 1 --warmup 0 --bmn --bmn-steps 1
-             --inference-batch 2 --modes eager)
+             --inference-batch 2 --modes eager --variant bf16-roi "$BF16_ROI")
   TRAIN_CFG=$TINY
   TRAIN_OPTS=(train_cfg.max_epochs=1)
   INF_ARGS=(--threads 1 --batch 4 1 --videos 8 --repeats 1 --warmup 0)
@@ -51,7 +53,8 @@ else
   DEV=cuda
   STEP_CFG=$CFG
   STEP_ARGS=(--batch 16 --steps 20 --warmup 3 --bmn --inference-batch 16
-             --modes eager max-autotune-no-cudagraphs reduce-overhead)
+             --modes eager max-autotune-no-cudagraphs reduce-overhead
+             --variant bf16-roi "$BF16_ROI")
   TRAIN_CFG=$SWEEP
   TRAIN_OPTS=()
   INF_ARGS=(--batch 16 1 --videos 64 --repeats 3 --warmup 1)

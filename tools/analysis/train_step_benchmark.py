@@ -88,6 +88,15 @@ def training_step(model, feats, samples):
     return step
 
 
+def _literal(value: str):
+    """A ``--variant`` value as Python reads it (numbers, None, tuples), else the string."""
+    import ast
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
 def measure(model_cfg, args, mode='eager', bmn=False):
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -137,6 +146,11 @@ def main():
     parser.add_argument('--threads', type=int, default=0,
                         help='torch threads of every measured process (default: torch\'s)')
     parser.add_argument('--inference-batch', type=int, default=0)
+    parser.add_argument('--variant', nargs='+', action='append', default=[],
+                        metavar=('NAME', 'KEY=VALUE'),
+                        help='also measure the eager step with these config options '
+                             '(e.g. --variant bf16-roi '
+                             'model.roi_head.stage_head.roi_matmul_dtype=bfloat16)')
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
     if args.threads:
@@ -156,6 +170,16 @@ def main():
         if args.device == 'cuda':
             torch.cuda.empty_cache()
         print(f'{mode}: {json.dumps(res["modes"][mode])[:300]}', flush=True)
+    if args.variant:
+        res['variants'] = {}
+    for name, *options in args.variant:
+        vcfg = Config.fromfile(args.config)
+        vcfg.merge_from_dict(args.cfg_options)
+        opts = dict(o.split('=', 1) for o in options)
+        vcfg.merge_from_dict({k: _literal(v) for k, v in opts.items()})
+        res['variants'][name] = dict(measure_isolated(vcfg.model.to_dict(), args),
+                                     cfg_options=opts)
+        print(f'{name}: {json.dumps(res["variants"][name])[:300]}', flush=True)
     if args.bmn:
         res['bmn'] = measure_isolated(
             Config.fromfile(stock_bmn_config()).model.to_dict(), args, bmn=True)
@@ -171,6 +195,14 @@ def main():
                                          / bmn['cpu_step_ms'])
         if bmn.get('peak_mb') and res['modes']['eager'].get('peak_mb'):
             res['etad_over_bmn_peak'] = res['modes']['eager']['peak_mb'] / bmn['peak_mb']
+    for r in res.get('variants', {}).values():
+        if eager and r.get('step_ms'):
+            r['vs_eager'] = r['step_ms'] / eager
+        if bmn.get('cpu_step_ms') and r.get('cpu_step_ms'):
+            r['over_bmn_cpu_step'] = r['cpu_step_ms'] / bmn['cpu_step_ms']
+            r['over_bmn_step'] = r['step_ms'] / bmn['step_ms']
+            if bmn.get('peak_mb') and r.get('peak_mb'):
+                r['over_bmn_peak'] = r['peak_mb'] / bmn['peak_mb']
     if args.out:
         from etad_mmaction.fileio import dump_json
         dump_json(res, args.out, indent=2)

@@ -49,6 +49,9 @@ class ProposalEvaluationHead(BaseModule):
             materialise them (reference path).
         roi_group_elements (int, optional): bound of the fused layer's tiles
             (values; ``None``: ``roi_align.TILE_ELEMENTS`` of the device).
+        roi_matmul_dtype (str, optional): ``None`` (exact, default) or
+            ``'bfloat16'``: the fused layer's products in bf16 (an inexact speed
+            option, see :func:`taps_linear`; its mAP is in docs/benchmarks.md).
     """
 
     def __init__(self, in_channels: int = 256, roi_channels: int = 128,
@@ -59,8 +62,15 @@ class ProposalEvaluationHead(BaseModule):
                  shared_extended_layer: bool = False, center_width_scale: float = 1.0,
                  max_log_width: Optional[float] = 4.0, min_length: Optional[float] = 1e-3,
                  mlp_init: str = 'linear_default', fused_roi: bool = True,
-                 roi_group_elements: Optional[int] = None, init_cfg=None):
+                 roi_group_elements: Optional[int] = None,
+                 roi_matmul_dtype: Optional[str] = None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if roi_matmul_dtype not in (None, 'bfloat16'):
+            raise ValueError("model.roi_head.stage_head.roi_matmul_dtype must be None or "
+                             f"'bfloat16', got {roi_matmul_dtype!r}")
+        if roi_matmul_dtype and not fused_roi:
+            raise ValueError('model.roi_head.stage_head.roi_matmul_dtype needs fused_roi=True')
+        self.roi_matmul_dtype = getattr(torch, roi_matmul_dtype) if roi_matmul_dtype else None
         self.in_channels = in_channels
         self.boundary_bins = boundary_bins
         self.extended_bins = extended_bins
@@ -109,18 +119,18 @@ class ProposalEvaluationHead(BaseModule):
         predictions and ``refined [B, N, 2]``."""
         b, n = proposals.shape[:2]
         (bd_idx, bd_w), (x_idx, x_w) = taps
-        group = self.roi_group_elements
+        group, mm_dtype = self.roi_group_elements, self.roi_matmul_dtype
         if self.fused_roi:
-            h = taps_linear(x, bd_idx, bd_w, self.boundary_mlp.weights[0], group)
+            h = taps_linear(x, bd_idx, bd_w, self.boundary_mlp.weights[0], group, mm_dtype)
             h = h.permute(2, 0, 1, 3).reshape(2, b * n, -1)               # [2, B*N, 512]
             offsets = self.boundary_mlp._rest(h + self.boundary_mlp.biases[0])
             if self.shared_extended_layer:
                 w = self.extended_shared.weight.t()[None]
-                h = taps_linear(x, x_idx, x_w, w, group).view(b * n, -1)
+                h = taps_linear(x, x_idx, x_w, w, group, mm_dtype).view(b * n, -1)
                 ext = self.extended_mlp(torch.relu(h + self.extended_shared.bias))
             else:
                 h = taps_linear(x, x_idx, x_w, self.extended_mlp.first_layer_weight()[None],
-                                group)
+                                group, mm_dtype)
                 ext = self.extended_mlp.forward_hidden(h.view(b * n, -1))
         else:
             offsets = self.boundary_mlp(TemporalRoIExtractor.gather(x, (bd_idx, bd_w)))

@@ -132,7 +132,8 @@ def _largest_divisor(n: int, most: int) -> int:
 
 
 def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
-                max_chunk_elements: Optional[int] = None) -> Tensor:
+                max_chunk_elements: Optional[int] = None,
+                matmul_dtype: Optional[torch.dtype] = None) -> Tensor:
     """RoI features of interpolation taps times a linear layer, per branch, without
     materialising the RoI features (exact, by linearity of the interpolation).
 
@@ -155,11 +156,22 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     same sums in another order (float rounding). Under ``torch.compile``,
     :func:`taps_linear_bags` (the autograd formulation) is traced instead.
 
+    ``matmul_dtype=torch.bfloat16`` (an inexact option, off by default) takes the
+    three products of ``Z`` (forward, ``dW``, ``dx``) and the sums over taps in
+    bfloat16 (float32 accumulation inside each product and across tiles; inputs,
+    outputs and gradients stay in the features' dtype): about 2.5x faster products
+    on CPUs with AVX512-BF16 and on tensor cores, at bf16's ~3 significant digits.
+
     Args:
         feats: ``[B, C, T]``; index, tap_w: ``[B, N, G, bins, taps]``;
         weight: ``[G, bins * C, O]`` with bin-major rows.
+        max_chunk_elements (int, optional): tile bound (values).
+        matmul_dtype (torch.dtype, optional): ``None`` (exact) or ``torch.bfloat16``.
     Returns ``[B, N, G, O]``.
     """
+    if matmul_dtype not in (None, torch.bfloat16):
+        raise ValueError(f'taps_linear: matmul_dtype must be None or torch.bfloat16, '
+                         f'got {matmul_dtype!r}')
     if max_chunk_elements is None:
         max_chunk_elements = TILE_ELEMENTS.get(feats.device.type, TILE_ELEMENTS['cuda'])
     if torch.compiler.is_compiling() or torch.is_autocast_enabled(feats.device.type):
@@ -186,26 +198,32 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     # [nj, C, G * bins * O]: the columns of W one tile of bins reads, (branch, bin, out)
     w_t = weight.view(g, nj, bins, c, out_dim).permute(1, 3, 0, 2, 4).reshape(nj, c, -1)
     xt = feats.transpose(1, 2).reshape(nv, videos * t, c)
-    out = _TiledTapsLinear.apply(xt, w_t, rows, tap_w, (videos * n * g, bins * k, out_dim))
+    out = _TiledTapsLinear.apply(xt, w_t, rows, tap_w, (videos * n * g, bins * k, out_dim),
+                                 matmul_dtype)
     # [nv, videos * N * G, O] -> [B, N, G, O]
     return out.view(b, n, g, out_dim)
 
 
 class _TiledTapsLinear(torch.autograd.Function):
     """:func:`taps_linear`'s tiles: ``xt [nv, V*T, C]``, ``w_t [nj, C, G*J*O]``,
-    ``rows``/``tap_w [nv*nj, V*N*G*J*taps]`` -> ``[nv, V*N*G, O]``."""
+    ``rows``/``tap_w [nv*nj, V*N*G*J*taps]`` -> ``[nv, V*N*G, O]``; with a
+    ``matmul_dtype`` the products and tap sums run in it, the accumulators in
+    ``xt``'s dtype."""
 
     @staticmethod
-    def forward(ctx, xt, w_t, rows, tap_w, dims):
+    def forward(ctx, xt, w_t, rows, tap_w, dims, matmul_dtype=None):
         bags, per_bag, out_dim = dims
         nv, nj = xt.shape[0], w_t.shape[0]
         out = xt.new_empty(nv, bags, out_dim)
+        xc, wc, twc = xt, w_t, tap_w
+        if matmul_dtype is not None:
+            xc, wc, twc = xt.to(matmul_dtype), w_t.to(matmul_dtype), tap_w.to(matmul_dtype)
         for v in range(nv):
             for j in range(nj):
-                z = (xt[v] @ w_t[j]).view(-1, out_dim)
+                z = (xc[v] @ wc[j]).view(-1, out_dim)
                 part = torch.nn.functional.embedding_bag(
                     rows[v * nj + j].view(bags, per_bag), z,
-                    per_sample_weights=tap_w[v * nj + j].view(bags, per_bag), mode='sum')
+                    per_sample_weights=twc[v * nj + j].view(bags, per_bag), mode='sum')
                 if j == 0:
                     out[v] = part
                 else:
@@ -220,19 +238,20 @@ class _TiledTapsLinear(torch.autograd.Function):
             bag_of = (order % rows.shape[1]) // per_bag
             starts = torch.arange(nv * nj * z_rows + 1, device=rows.device)
             offsets = torch.searchsorted(key, starts)
-            weights = tap_w.reshape(-1)[order.view(-1)].view(nv * nj, -1)
-            ctx.save_for_backward(xt, w_t, bag_of, weights, offsets)
-        ctx.dims = (nv, nj, out_dim)
+            weights = twc.reshape(-1)[order.view(-1)].view(nv * nj, -1)
+            ctx.save_for_backward(xc, wc, bag_of, weights, offsets)
+        ctx.dims = (nv, nj, out_dim, xt.dtype)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        xt, w_t, bag_of, weights, offsets = ctx.saved_tensors
-        nv, nj, out_dim = ctx.dims
+        xt, w_t, bag_of, weights, offsets = ctx.saved_tensors   # in the products' dtype
+        nv, nj, out_dim, dtype = ctx.dims
+        mixed = xt.dtype != dtype
         z_rows = xt.shape[1] * w_t.shape[2] // out_dim
-        grad_out = grad_out.contiguous()
-        gx = torch.zeros_like(xt) if ctx.needs_input_grad[0] else None
-        gw = torch.zeros_like(w_t) if ctx.needs_input_grad[1] else None
+        grad_out = grad_out.to(xt.dtype).contiguous()
+        gx = xt.new_zeros(xt.shape, dtype=dtype) if ctx.needs_input_grad[0] else None
+        gw = w_t.new_zeros(w_t.shape, dtype=dtype) if ctx.needs_input_grad[1] else None
         for v in range(nv):
             for j in range(nj):
                 tile = v * nj + j
@@ -241,10 +260,16 @@ class _TiledTapsLinear(torch.autograd.Function):
                     bag_of[tile], grad_out[v], off - off[0], per_sample_weights=weights[tile],
                     mode='sum', include_last_offset=True).view(xt.shape[1], -1)
                 if gw is not None:
-                    gw[j].addmm_(xt[v].t(), dz)
+                    if mixed:
+                        gw[j] += xt[v].t() @ dz
+                    else:
+                        gw[j].addmm_(xt[v].t(), dz)
                 if gx is not None:
-                    gx[v].addmm_(dz, w_t[j].t())
-        return gx, gw, None, None, None
+                    if mixed:
+                        gx[v] += dz @ w_t[j].t()
+                    else:
+                        gx[v].addmm_(dz, w_t[j].t())
+        return gx, gw, None, None, None, None
 
 
 def taps_linear_bags(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,

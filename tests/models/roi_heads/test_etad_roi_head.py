@@ -280,3 +280,52 @@ def test_tiled_roi_layer_equals_the_autograd_bags(chunk):
     fixed = weight.detach()
     (gx,) = torch.autograd.grad(taps_linear(feats, index, tap_w, fixed, chunk), feats, grad)
     assert torch.allclose(gx, ref_grads[0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('chunk', [None, 12 * 2 * 6])
+def test_tiled_roi_layer_bf16_option(chunk):
+    """matmul_dtype=bfloat16 (an inexact speed option): values and both gradients
+    within bf16's rounding of the float32 result, in float32 out, and really
+    rounded (not silently the exact path); an unsupported dtype is refused."""
+    from etad_mmaction.models.utils.roi_align import interpolation_taps, taps_linear
+    torch.manual_seed(0)
+    b, n, g, bins, c, o, t = 3, 9, 3, 6, 16, 24, 20
+    feats = torch.randn(b, c, t, requires_grad=True)
+    weight = torch.randn(g, bins * c, o, requires_grad=True)
+    regions = torch.sort(torch.rand(b, n, g, 2) * (t + 8) - 4, dim=-1).values
+    index, tap_w = interpolation_taps(regions, t, bins, 2)
+    grad = torch.randn(b, n, g, o)
+    exact = taps_linear(feats, index, tap_w, weight, chunk)
+    half = taps_linear(feats, index, tap_w, weight, chunk, torch.bfloat16)
+    assert half.dtype == torch.float32
+    for a, r in zip((half, *torch.autograd.grad(half, (feats, weight), grad)),
+                    (exact, *torch.autograd.grad(exact, (feats, weight), grad))):
+        assert a.dtype == torch.float32
+        rel = ((a - r).norm() / r.norm()).item()
+        assert 1e-5 < rel < 2e-2, rel
+    with pytest.raises(ValueError, match='matmul_dtype'):
+        taps_linear(feats, index, tap_w, weight, chunk, torch.float16)
+
+
+def test_stage_head_roi_matmul_dtype_config():
+    """The head's option reaches the fused layer (predictions change a little) and
+    bad values name the config key."""
+    from etad_mmaction.models.roi_heads import ProposalEvaluationHead
+    from etad_mmaction.models.roi_heads.temporal_roi_extractor import TemporalRoIExtractor
+    torch.manual_seed(0)
+    kw = dict(in_channels=16, roi_channels=8, hidden_dims=(32, 16), boundary_bins=4,
+              extended_bins=8, num_groups=None)
+    exact = ProposalEvaluationHead(**kw)
+    half = ProposalEvaluationHead(**kw, roi_matmul_dtype='bfloat16')
+    half.load_state_dict(exact.state_dict())
+    extractor = TemporalRoIExtractor(extended_bins=8, boundary_bins=4)
+    proposals = torch.sort(torch.rand(2, 10, 2) * 12, dim=-1).values
+    taps = extractor(proposals, 12)
+    x = exact.stage_features(torch.randn(2, 16, 12))
+    a, r = half(x, proposals, taps), exact(x, proposals, taps)
+    assert torch.allclose(a['iou_reg'], r['iou_reg'], atol=2e-2)
+    assert not torch.equal(a['iou_reg'], r['iou_reg'])
+    with pytest.raises(ValueError, match='stage_head.roi_matmul_dtype'):
+        ProposalEvaluationHead(**kw, roi_matmul_dtype='float16')
+    with pytest.raises(ValueError, match='fused_roi'):
+        ProposalEvaluationHead(**kw, roi_matmul_dtype='bfloat16', fused_roi=False)
