@@ -37,6 +37,9 @@ def _train_step(d: dict) -> str:
                 for name, r in d.get('variants', {}).items()]
     rows = list(d['modes'].items()) + variants + ([('stock BMN (MMAction2)', d['bmn'])]
                                                   if d.get('bmn') else [])
+    if d.get('bmn_autocast'):
+        rows.append((f"stock BMN (MMAction2), autocast={d['bmn_autocast']['autocast']}",
+                     d['bmn_autocast']))
     for name, r in rows:
         if 'error' in r:
             lines.append(f"| {name} | {r['error']} | | | | |")
@@ -55,6 +58,11 @@ def _train_step(d: dict) -> str:
                   f"{r['over_bmn_step']:.3f}x, peak memory {r['over_bmn_peak']:.3f}x "
                   "(an inexact option, off by default)."
                   for name, r in d.get('variants', {}).items() if 'over_bmn_cpu_step' in r]
+        lines += [f"{name} / BMN under the same autocast: CPU time per step "
+                  f"{r['over_bmn_autocast_cpu_step']:.3f}x, peak memory "
+                  f"{r.get('over_bmn_autocast_peak', float('nan')):.3f}x."
+                  for name, r in d.get('variants', {}).items()
+                  if 'over_bmn_autocast_cpu_step' in r]
     return '\n'.join(lines + [''])
 
 def _epoch(d: dict) -> str:

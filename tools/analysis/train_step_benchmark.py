@@ -77,11 +77,17 @@ def time_steps(step, steps, warmup, device):
     return res
 
 
-def training_step(model, feats, samples):
+def training_step(model, feats, samples, autocast=None):
+    """One AdamW step; ``autocast``: a dtype name for the forward pass (as ``--amp``:
+    ``CPUBf16OptimWrapper`` on the CPU, ``AmpOptimWrapper`` on CUDA; no loss scaling
+    is needed for bfloat16)."""
     optim = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    device = next(model.parameters()).device.type
 
     def step():
-        losses = model(list(feats), samples, mode='loss')
+        with torch.autocast(device, dtype=getattr(torch, autocast or 'bfloat16'),
+                            enabled=bool(autocast)):
+            losses = model(list(feats), samples, mode='loss')
         optim.zero_grad(set_to_none=True)
         sum(v for k, v in losses.items() if 'loss' in k).backward()
         optim.step()
@@ -97,7 +103,7 @@ def _literal(value: str):
         return value
 
 
-def measure(model_cfg, args, mode='eager', bmn=False):
+def measure(model_cfg, args, mode='eager', bmn=False, autocast=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -109,8 +115,8 @@ def measure(model_cfg, args, mode='eager', bmn=False):
         model.compile_loss(mode=mode)
     steps = args.bmn_steps if bmn and args.bmn_steps else args.steps
     try:
-        res = time_steps(training_step(model, feats, samples), steps, args.warmup,
-                         args.device)
+        res = time_steps(training_step(model, feats, samples, autocast), steps,
+                         args.warmup, args.device)
     except torch.cuda.OutOfMemoryError as err:      # a measured outcome, not a crash
         res = dict(error=f'CUDA out of memory: {str(err)[:200]}')
     if args.inference_batch and mode == 'eager' and not bmn:
@@ -123,12 +129,12 @@ def measure(model_cfg, args, mode='eager', bmn=False):
     return res
 
 
-def measure_isolated(model_cfg, args, mode='eager', bmn=False):
+def measure_isolated(model_cfg, args, mode='eager', bmn=False, autocast=None):
     """:func:`measure` in a fresh process on the CPU (peak RSS is per process)."""
     if args.device == 'cuda':
-        return measure(model_cfg, args, mode, bmn)
+        return measure(model_cfg, args, mode, bmn, autocast)
     with multiprocessing.get_context('spawn').Pool(1) as pool:
-        return pool.apply(measure, (model_cfg, args, mode, bmn))
+        return pool.apply(measure, (model_cfg, args, mode, bmn, autocast))
 
 
 def main():
@@ -150,7 +156,11 @@ def main():
                         metavar=('NAME', 'KEY=VALUE'),
                         help='also measure the eager step with these config options '
                              '(e.g. --variant bf16-roi '
-                             'model.roi_head.stage_head.roi_matmul_dtype=bfloat16)')
+                             'model.roi_head.stage_head.roi_matmul_dtype=bfloat16); '
+                             'autocast=bfloat16 runs the forward pass under autocast (--amp)')
+    parser.add_argument('--bmn-autocast', default=None,
+                        help='also measure BMN with its forward pass under this autocast '
+                             'dtype (the like-for-like baseline of an autocast variant)')
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
     if args.threads:
@@ -176,16 +186,23 @@ def main():
         vcfg = Config.fromfile(args.config)
         vcfg.merge_from_dict(args.cfg_options)
         opts = dict(o.split('=', 1) for o in options)
-        vcfg.merge_from_dict({k: _literal(v) for k, v in opts.items()})
-        res['variants'][name] = dict(measure_isolated(vcfg.model.to_dict(), args),
-                                     cfg_options=opts)
+        autocast = opts.get('autocast')
+        vcfg.merge_from_dict({k: _literal(v) for k, v in opts.items() if k != 'autocast'})
+        res['variants'][name] = dict(
+            measure_isolated(vcfg.model.to_dict(), args, autocast=autocast), cfg_options=opts)
         print(f'{name}: {json.dumps(res["variants"][name])[:300]}', flush=True)
     if args.bmn:
         res['bmn'] = measure_isolated(
             Config.fromfile(stock_bmn_config()).model.to_dict(), args, bmn=True)
         print(f'bmn: {json.dumps(res["bmn"])[:300]}', flush=True)
+        if args.bmn_autocast:
+            res['bmn_autocast'] = dict(measure_isolated(
+                Config.fromfile(stock_bmn_config()).model.to_dict(), args, bmn=True,
+                autocast=args.bmn_autocast), autocast=args.bmn_autocast)
+            print(f'bmn autocast: {json.dumps(res["bmn_autocast"])[:300]}', flush=True)
     eager = res['modes'].get('eager', {}).get('step_ms')
-    for name, r in [*res['modes'].items(), ('bmn', res.get('bmn', {}))]:
+    for name, r in [*res['modes'].items(), ('bmn', res.get('bmn', {})),
+                    ('bmn_autocast', res.get('bmn_autocast', {}))]:
         if eager and r.get('step_ms'):
             r['vs_eager'] = r['step_ms'] / eager
     bmn = res.get('bmn', {})
@@ -203,6 +220,12 @@ def main():
             r['over_bmn_step'] = r['step_ms'] / bmn['step_ms']
             if bmn.get('peak_mb') and r.get('peak_mb'):
                 r['over_bmn_peak'] = r['peak_mb'] / bmn['peak_mb']
+        same = res.get('bmn_autocast', {})
+        if r['cfg_options'].get('autocast') and same.get('cpu_step_ms') and \
+                same['autocast'] == r['cfg_options']['autocast'] and r.get('cpu_step_ms'):
+            r['over_bmn_autocast_cpu_step'] = r['cpu_step_ms'] / same['cpu_step_ms']
+            if same.get('peak_mb') and r.get('peak_mb'):
+                r['over_bmn_autocast_peak'] = r['peak_mb'] / same['peak_mb']
     if args.out:
         from etad_mmaction.fileio import dump_json
         dump_json(res, args.out, indent=2)

@@ -161,6 +161,8 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     bfloat16 (float32 accumulation inside each product and across tiles; inputs,
     outputs and gradients stay in the features' dtype): about 2.5x faster products
     on CPUs with AVX512-BF16 and on tensor cores, at bf16's ~3 significant digits.
+    Under bfloat16 autocast (``--amp``) it is on by itself; under float16 autocast
+    and ``torch.compile``, :func:`taps_linear_bags` (autograd's formulation) runs.
 
     Args:
         feats: ``[B, C, T]``; index, tap_w: ``[B, N, G, bins, taps]``;
@@ -174,9 +176,12 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
                          f'got {matmul_dtype!r}')
     if max_chunk_elements is None:
         max_chunk_elements = TILE_ELEMENTS.get(feats.device.type, TILE_ELEMENTS['cuda'])
-    if torch.compiler.is_compiling() or torch.is_autocast_enabled(feats.device.type):
-        # traced graphs and mixed precision: autograd's formulation (autocast casts
-        # its matrix products; the hand-written backward would mix dtypes)
+    if torch.is_autocast_enabled(feats.device.type) and not torch.compiler.is_compiling():
+        if torch.get_autocast_dtype(feats.device.type) != torch.bfloat16:
+            # float16 autocast: autograd's formulation (autocast casts its products)
+            return taps_linear_bags(feats, index, tap_w, weight, max_chunk_elements)
+        matmul_dtype = torch.bfloat16      # bf16 autocast: the tiles' products in bf16
+    if torch.compiler.is_compiling():      # traced graphs: autograd's formulation
         return taps_linear_bags(feats, index, tap_w, weight, max_chunk_elements)
     b, c, t = feats.shape
     n, g, num_bins, k = index.shape[1:]
@@ -240,18 +245,18 @@ class _TiledTapsLinear(torch.autograd.Function):
             offsets = torch.searchsorted(key, starts)
             weights = twc.reshape(-1)[order.view(-1)].view(nv * nj, -1)
             ctx.save_for_backward(xc, wc, bag_of, weights, offsets)
-        ctx.dims = (nv, nj, out_dim, xt.dtype)
+        ctx.dims = (nv, nj, out_dim, xt.dtype, w_t.dtype)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         xt, w_t, bag_of, weights, offsets = ctx.saved_tensors   # in the products' dtype
-        nv, nj, out_dim, dtype = ctx.dims
-        mixed = xt.dtype != dtype
+        nv, nj, out_dim, x_dtype, w_dtype = ctx.dims
+        mixed = xt.dtype != x_dtype or w_t.dtype != w_dtype
         z_rows = xt.shape[1] * w_t.shape[2] // out_dim
         grad_out = grad_out.to(xt.dtype).contiguous()
-        gx = xt.new_zeros(xt.shape, dtype=dtype) if ctx.needs_input_grad[0] else None
-        gw = w_t.new_zeros(w_t.shape, dtype=dtype) if ctx.needs_input_grad[1] else None
+        gx = xt.new_zeros(xt.shape, dtype=x_dtype) if ctx.needs_input_grad[0] else None
+        gw = w_t.new_zeros(w_t.shape, dtype=w_dtype) if ctx.needs_input_grad[1] else None
         for v in range(nv):
             for j in range(nj):
                 tile = v * nj + j

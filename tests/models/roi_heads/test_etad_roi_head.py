@@ -305,6 +305,14 @@ def test_tiled_roi_layer_bf16_option(chunk):
         assert 1e-5 < rel < 2e-2, rel
     with pytest.raises(ValueError, match='matmul_dtype'):
         taps_linear(feats, index, tap_w, weight, chunk, torch.float16)
+    # bf16 autocast (--amp on the CPU) takes the same bf16 tiles, also for bf16 features
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert torch.equal(taps_linear(feats, index, tap_w, weight, chunk), half)
+        fb = feats.detach().bfloat16().requires_grad_()
+        out = taps_linear(fb, index, tap_w, weight, chunk)
+    gx, gw = torch.autograd.grad(out, (fb, weight), grad.bfloat16())
+    assert out.dtype == gx.dtype == torch.bfloat16 and gw.dtype == torch.float32
+    assert ((out.float() - exact).norm() / exact.norm()).item() < 2e-2
 
 
 def test_stage_head_roi_matmul_dtype_config():
