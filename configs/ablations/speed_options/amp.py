@@ -1,0 +1,7 @@
+# Inexact speed options, row "bf16 autocast": the training step under bf16 autocast,
+# as `tools/train.py --amp` sets it on a CPU (CPUBf16OptimWrapper; the RoI layer's
+# tiles then run in bf16 too). Validation and test run in float32.
+_base_ = ['./exact.py']
+
+optim_wrapper = dict(type='CPUBf16OptimWrapper')
+ablation = dict(_delete_=True, row='bf16 autocast (--amp)', order=2)
