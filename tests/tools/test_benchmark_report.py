@@ -135,3 +135,22 @@ def test_headline_table_links_dates_and_marks_stale_code(tmp_path, monkeypatch):
                    '(#detector-cost-etad-vs-mmaction2-bmn-cpu) |')
     assert '| average mAP of the two presets (semi-synthetic) | paper 51.88 +- 0.68;' in text
     assert headline.slugs('# A: b (c)\n## A: b (c)\n') == {'A: b (c)': 'a-b-c'}
+
+
+def test_step_benchmark_variants_are_checked_before_any_run():
+    """--variant: KEY=VALUE model options or autocast only, each name once; refused
+    with the variant's name before a model is measured."""
+    import argparse
+    tsb = load_tool('analysis/train_step_benchmark.py')
+    parser = argparse.ArgumentParser()
+    ok = tsb._parse_variants([['bf16', 'model.roi_head.stage_head.roi_matmul_dtype=bfloat16'],
+                              ['amp', 'autocast=bfloat16']], parser)
+    assert ok == {'bf16': {'model.roi_head.stage_head.roi_matmul_dtype': 'bfloat16'},
+                  'amp': {'autocast': 'bfloat16'}}
+    for bad in ([['a', 'x=1'], ['a', 'autocast=bfloat16']],      # twice
+                [['b', 'model.x']],                              # no '='
+                [['c']],                                         # no option
+                [['d', 'optim_wrapper.type=X']],                 # not measured
+                [['e', 'autocast=int8']]):
+        with pytest.raises(SystemExit):
+            tsb._parse_variants(bad, parser)

@@ -31,10 +31,11 @@ def test_dry_run_writes_every_result(tmp_path):
     bf16 = step['variants']['bf16-roi']       # the inexact option, beside the exact step
     assert bf16['cfg_options'] == {'model.roi_head.stage_head.roi_matmul_dtype': 'bfloat16'}
     assert bf16['step_ms'] > 0 and bf16['over_bmn_cpu_step'] > 0 and bf16['over_bmn_peak'] > 0
-    amp = step['variants']['amp']            # --amp, against BMN under the same autocast
+    amp = step['variants']['bf16-autocast']  # against BMN under the same autocast too
     assert amp['cfg_options'] == {'autocast': 'bfloat16'}
     assert step['bmn_autocast']['autocast'] == 'bfloat16' and step['bmn_autocast']['step_ms'] > 0
     assert amp['over_bmn_autocast_cpu_step'] > 0 and amp['over_bmn_cpu_step'] > 0
+    assert amp['over_bmn_autocast_step'] > 0 and 'inference_ms_per_video' not in amp
     inf = json.loads((out / 'inference_cpu.json').read_text())
     assert set(inf['batches']) == {'4', '1'} and inf['videos'] == 8
     for r in inf['batches'].values():

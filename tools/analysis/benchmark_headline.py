@@ -82,8 +82,12 @@ def _rows(results: dict):
                f"memory", 'train_step_vs_bmn_cpu')
         for name, r in t.get('variants', {}).items():
             if 'over_bmn_cpu_step' in r:
+                same = (f"; against BMN under the same autocast "
+                        f"{r['over_bmn_autocast_cpu_step']:.3f}x time"
+                        if 'over_bmn_autocast_cpu_step' in r else '')
                 yield (f"the same with the inexact option {name} (off by default)",
-                       f"{r['over_bmn_cpu_step']:.3f}x time, {r['over_bmn_peak']:.3f}x memory",
+                       f"{r['over_bmn_cpu_step']:.3f}x time, "
+                       f"{r.get('over_bmn_peak', float('nan')):.3f}x memory{same}",
                        'train_step_vs_bmn_cpu')
     for dev, where in (('cpu', 'CPU'), ('cuda', 'GPU')):
         i = results.get(f'inference_{dev}')

@@ -55,14 +55,16 @@ def _train_step(d: dict) -> str:
                   f"step {d['etad_over_bmn_cpu_step']:.3f}x, wall {d['etad_over_bmn_step']:.3f}x, "
                   f"peak memory {d['etad_over_bmn_peak']:.3f}x."]
         lines += [f"{name} / BMN: CPU time per step {r['over_bmn_cpu_step']:.3f}x, wall "
-                  f"{r['over_bmn_step']:.3f}x, peak memory {r['over_bmn_peak']:.3f}x "
-                  "(an inexact option, off by default)."
-                  for name, r in d.get('variants', {}).items() if 'over_bmn_cpu_step' in r]
+                  f"{r['over_bmn_step']:.3f}x, peak memory "
+                  f"{r.get('over_bmn_peak', float('nan')):.3f}x (an inexact option, off by "
+                  "default)." for name, r in d.get('variants', {}).items()
+                  if 'over_bmn_cpu_step' in r]
         lines += [f"{name} / BMN under the same autocast: CPU time per step "
-                  f"{r['over_bmn_autocast_cpu_step']:.3f}x, peak memory "
+                  f"{r['over_bmn_autocast_cpu_step']:.3f}x, wall "
+                  f"{r['over_bmn_autocast_step']:.3f}x, peak memory "
                   f"{r.get('over_bmn_autocast_peak', float('nan')):.3f}x."
                   for name, r in d.get('variants', {}).items()
-                  if 'over_bmn_autocast_cpu_step' in r]
+                  if 'over_bmn_autocast_step' in r]
     return '\n'.join(lines + [''])
 
 def _epoch(d: dict) -> str:

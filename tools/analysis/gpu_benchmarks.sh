@@ -43,7 +43,7 @@ if [[ -n "$DRY_RUN" ]]; then
   STEP_CFG=$TINY
   STEP_ARGS=(--threads 1 --batch 2 --steps 1 --warmup 0 --bmn --bmn-steps 1
              --inference-batch 2 --modes eager --variant bf16-roi "$BF16_ROI"
-             --variant amp autocast=bfloat16 --bmn-autocast bfloat16)
+             --variant bf16-autocast autocast=bfloat16 --bmn-autocast bfloat16)
   TRAIN_CFG=$TINY
   TRAIN_OPTS=(train_cfg.max_epochs=1)
   INF_ARGS=(--threads 1 --batch 4 1 --videos 8 --repeats 1 --warmup 0)
@@ -55,7 +55,7 @@ else
   STEP_CFG=$CFG
   STEP_ARGS=(--batch 16 --steps 20 --warmup 3 --bmn --inference-batch 16
              --modes eager max-autotune-no-cudagraphs reduce-overhead
-             --variant bf16-roi "$BF16_ROI" --variant amp autocast=bfloat16
+             --variant bf16-roi "$BF16_ROI" --variant bf16-autocast autocast=bfloat16
              --bmn-autocast bfloat16)
   TRAIN_CFG=$SWEEP
   TRAIN_OPTS=()

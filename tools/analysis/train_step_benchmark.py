@@ -119,7 +119,7 @@ def measure(model_cfg, args, mode='eager', bmn=False, autocast=None):
                          args.warmup, args.device)
     except torch.cuda.OutOfMemoryError as err:      # a measured outcome, not a crash
         res = dict(error=f'CUDA out of memory: {str(err)[:200]}')
-    if args.inference_batch and mode == 'eager' and not bmn:
+    if args.inference_batch and mode == 'eager' and not bmn and not autocast:
         model.eval()
         feats, samples = random_feature_batch(args.inference_batch, t, dim, args.device)
         with torch.no_grad():
@@ -157,12 +157,14 @@ def main():
                         help='also measure the eager step with these config options '
                              '(e.g. --variant bf16-roi '
                              'model.roi_head.stage_head.roi_matmul_dtype=bfloat16); '
-                             'autocast=bfloat16 runs the forward pass under autocast (--amp)')
+                             'autocast=bfloat16 runs the forward pass under bf16 autocast '
+                             '(what --amp does on the CPU; on CUDA --amp is float16)')
     parser.add_argument('--bmn-autocast', default=None,
                         help='also measure BMN with its forward pass under this autocast '
                              'dtype (the like-for-like baseline of an autocast variant)')
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
+    variants = _parse_variants(args.variant, parser)     # bad variants fail before any run
     if args.threads:
         torch.set_num_threads(args.threads)
     else:
@@ -180,26 +182,56 @@ def main():
         if args.device == 'cuda':
             torch.cuda.empty_cache()
         print(f'{mode}: {json.dumps(res["modes"][mode])[:300]}', flush=True)
-    if args.variant:
+        _ratios_and_dump(res, args.out)
+    if variants:
         res['variants'] = {}
-    for name, *options in args.variant:
+    for name, opts in variants.items():
         vcfg = Config.fromfile(args.config)
         vcfg.merge_from_dict(args.cfg_options)
-        opts = dict(o.split('=', 1) for o in options)
-        autocast = opts.get('autocast')
         vcfg.merge_from_dict({k: _literal(v) for k, v in opts.items() if k != 'autocast'})
-        res['variants'][name] = dict(
-            measure_isolated(vcfg.model.to_dict(), args, autocast=autocast), cfg_options=opts)
+        res['variants'][name] = dict(measure_isolated(vcfg.model.to_dict(), args,
+                                                      autocast=opts.get('autocast')),
+                                     cfg_options=opts)
         print(f'{name}: {json.dumps(res["variants"][name])[:300]}', flush=True)
+        _ratios_and_dump(res, args.out)
     if args.bmn:
         res['bmn'] = measure_isolated(
             Config.fromfile(stock_bmn_config()).model.to_dict(), args, bmn=True)
         print(f'bmn: {json.dumps(res["bmn"])[:300]}', flush=True)
+        _ratios_and_dump(res, args.out)
         if args.bmn_autocast:
             res['bmn_autocast'] = dict(measure_isolated(
                 Config.fromfile(stock_bmn_config()).model.to_dict(), args, bmn=True,
                 autocast=args.bmn_autocast), autocast=args.bmn_autocast)
             print(f'bmn autocast: {json.dumps(res["bmn_autocast"])[:300]}', flush=True)
+    _ratios_and_dump(res, args.out)
+
+
+def _parse_variants(raw, parser) -> dict:
+    """``--variant NAME KEY=VALUE ...`` -> ``{name: {key: value}}``; model keys and
+    ``autocast`` only (the step is built from ``model`` alone)."""
+    variants = {}
+    for name, *options in raw:
+        if name in variants:
+            parser.error(f'--variant {name} given twice')
+        bad = [o for o in options if '=' not in o]
+        if bad or not options:
+            parser.error(f'--variant {name}: options must be KEY=VALUE, got {bad or "none"}')
+        opts = dict(o.split('=', 1) for o in options)
+        other = [k for k in opts if k != 'autocast' and not k.startswith('model.')]
+        if other:
+            parser.error(f'--variant {name}: only model.* keys and autocast are measured '
+                         f'(the step is built from the model config), got {other}')
+        if opts.get('autocast') not in (None, 'bfloat16', 'float16'):
+            parser.error(f"--variant {name}: autocast must be bfloat16 or float16, "
+                         f"got {opts['autocast']!r}")
+        variants[name] = opts
+    return variants
+
+
+def _ratios_and_dump(res: dict, out) -> None:
+    """Ratios of what is measured so far, written to ``out`` after each model (a run
+    cut by a time limit keeps what it measured)."""
     eager = res['modes'].get('eager', {}).get('step_ms')
     for name, r in [*res['modes'].items(), ('bmn', res.get('bmn', {})),
                     ('bmn_autocast', res.get('bmn_autocast', {}))]:
@@ -212,23 +244,24 @@ def main():
                                          / bmn['cpu_step_ms'])
         if bmn.get('peak_mb') and res['modes']['eager'].get('peak_mb'):
             res['etad_over_bmn_peak'] = res['modes']['eager']['peak_mb'] / bmn['peak_mb']
+    same = res.get('bmn_autocast', {})
     for r in res.get('variants', {}).values():
         if eager and r.get('step_ms'):
             r['vs_eager'] = r['step_ms'] / eager
-        if bmn.get('cpu_step_ms') and r.get('cpu_step_ms'):
-            r['over_bmn_cpu_step'] = r['cpu_step_ms'] / bmn['cpu_step_ms']
+        if bmn.get('step_ms') and r.get('step_ms'):
             r['over_bmn_step'] = r['step_ms'] / bmn['step_ms']
+            r['over_bmn_cpu_step'] = r['cpu_step_ms'] / bmn['cpu_step_ms']
             if bmn.get('peak_mb') and r.get('peak_mb'):
                 r['over_bmn_peak'] = r['peak_mb'] / bmn['peak_mb']
-        same = res.get('bmn_autocast', {})
-        if r['cfg_options'].get('autocast') and same.get('cpu_step_ms') and \
-                same['autocast'] == r['cfg_options']['autocast'] and r.get('cpu_step_ms'):
+        if r['cfg_options'].get('autocast') and same.get('step_ms') and r.get('step_ms') \
+                and same['autocast'] == r['cfg_options']['autocast']:
+            r['over_bmn_autocast_step'] = r['step_ms'] / same['step_ms']
             r['over_bmn_autocast_cpu_step'] = r['cpu_step_ms'] / same['cpu_step_ms']
             if same.get('peak_mb') and r.get('peak_mb'):
                 r['over_bmn_autocast_peak'] = r['peak_mb'] / same['peak_mb']
-    if args.out:
+    if out:
         from etad_mmaction.fileio import dump_json
-        dump_json(res, args.out, indent=2)
+        dump_json(res, out, indent=2)
 
 
 if __name__ == '__main__':

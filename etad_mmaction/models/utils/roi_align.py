@@ -158,9 +158,10 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
 
     ``matmul_dtype=torch.bfloat16`` (an inexact option, off by default) takes the
     three products of ``Z`` (forward, ``dW``, ``dx``) and the sums over taps in
-    bfloat16 (float32 accumulation inside each product and across tiles; inputs,
-    outputs and gradients stay in the features' dtype): about 2.5x faster products
-    on CPUs with AVX512-BF16 and on tensor cores, at bf16's ~3 significant digits.
+    bfloat16 (float32 accumulation inside each product; across tiles the output and
+    the features' gradient accumulate in the features' dtype, the weight's gradient in
+    the weight's): about 2.5x faster products on CPUs with AVX512-BF16 and on tensor
+    cores, at bf16's ~3 significant digits.
     Under bfloat16 autocast (``--amp``) it is on by itself; under float16 autocast
     and ``torch.compile``, :func:`taps_linear_bags` (autograd's formulation) runs.
 
@@ -319,11 +320,13 @@ def taps_linear_bags(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor
     w_r = weight.view(g, num_bins, c, out_dim).permute(2, 0, 1, 3).reshape(c, -1)
     xt = feats.transpose(1, 2).reshape(b * t, c)
     # split (views; one concatenation in the backward pass), not per-group slicing
-    outs = [torch.nn.functional.embedding_bag(
-        bags, (x @ w_r).view(-1, out_dim), per_sample_weights=w, mode='sum')
+    outs = []
+    for x, bags, w in zip(xt.split(group * t), flat.split(group * n * g),
+                          tap_w.split(group * n * g)):
         # Z[(video_in_group * T + t) * G * bins + g * bins + j, :] = x[video, :, t] @ W_{g,j}
-        for x, bags, w in zip(xt.split(group * t), flat.split(group * n * g),
-                              tap_w.split(group * n * g))]
+        z = (x @ w_r).view(-1, out_dim)          # autocast: Z in its dtype, so the weights
+        outs.append(torch.nn.functional.embedding_bag(
+            bags, z, per_sample_weights=w.to(z.dtype), mode='sum'))
     out = outs[0] if len(outs) == 1 else torch.cat(outs)
     return out.view(b, n, g, out_dim)
 
