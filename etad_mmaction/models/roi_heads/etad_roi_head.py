@@ -332,6 +332,22 @@ class ETADRoIHead(BaseModule):
             proposals = out['refined'].detach()
         return outputs
 
+    def forward_stages_packed(self, feats: List[Tensor], proposals: Tensor,
+                              counts: List[int]) -> List[Dict[str, Tensor]]:
+        """:meth:`forward_stages` for the proposals of several videos in one row,
+        without padding: ``proposals [1, M, 2]`` (each in its video's snippet units),
+        the first ``counts[0]`` of video 0, then ``counts[1]`` of video 1, ...;
+        ``feats`` as :meth:`stage_features` gives them, ``[B, R, T]``. Equal to the
+        per-video cascade up to float rounding (see
+        :meth:`ProposalEvaluationHead.forward`)."""
+        outputs = []
+        for stage, x in zip(self.stages, feats):
+            out = stage(x, proposals, self.roi_extractor(proposals, x.shape[2]), counts)
+            out['proposals'] = proposals
+            outputs.append(out)
+            proposals = out['refined'].detach()
+        return outputs
+
     # ------------------------------------------------------------ training
     def loss_inputs(self, x: Tensor, gts: Tuple[Tensor, Tensor], boundary_targets: Tensor,
                     boundary_radius: float, keys: Tensor) -> dict:
@@ -424,8 +440,9 @@ class ETADRoIHead(BaseModule):
 
         With the anchor lookup, selection depends only on the boundary head, so by
         default (``selected_only``) only selected proposals run through the
-        cascade; the others get score 0. Proposals run in chunks of
-        ``proposal_chunk`` (exact: proposals are independent).
+        cascade, those of all videos in one row without padding
+        (:meth:`forward_stages_packed`); the others get score 0. Proposals run in
+        chunks of ``proposal_chunk`` (exact: proposals are independent).
         """
         cfg = self.test_cfg
         b, n = anchors.shape[:2]
@@ -438,34 +455,41 @@ class ETADRoIHead(BaseModule):
         if anchor_lookup:
             s_idx, e_idx = anchors[..., 0].long(), anchors[..., 1].long() - 1
             valid = torch.gather(s_ok, 1, s_idx) & torch.gather(e_ok, 1, e_idx)
-        order = None
-        run = anchors
-        if anchor_lookup and cfg['selected_only']:
-            # per video the selected proposals, padded to the batch maximum
-            m = max(int(valid.sum(dim=1).max()), 1)
-            order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices[:, :m]
-            run = torch.gather(anchors, 1, order.unsqueeze(-1).expand(-1, -1, 2))
+        packed = anchor_lookup and cfg['selected_only']
         feats = [stage.stage_features(x) for stage in self.stages]
-        chunk = int(cfg.get('proposal_chunk') or run.shape[1])
+        if packed:
+            # the selected proposals of all videos in one row, video after video, no
+            # padding (one host synchronisation for their numbers)
+            video, pos = valid.nonzero(as_tuple=True)
+            run = anchors[video, pos].unsqueeze(0)                        # [1, M, 2]
+            per_video = valid.sum(dim=1).tolist()
+            starts = [sum(per_video[:i]) for i in range(b + 1)]
+        else:
+            run = anchors
+        # proposal_chunk bounds the proposals per video (packed: per row of b videos)
+        chunk = int(cfg.get('proposal_chunk') or max(run.shape[1], 1)) * (b if packed else 1)
         segs, p_iou = [], []
         for lo in range(0, run.shape[1], chunk):
-            outs = self.forward_stages(feats, run[:, lo:lo + chunk])
+            if packed:
+                hi = min(lo + chunk, run.shape[1])
+                counts = [max(0, min(hi, starts[i + 1]) - max(lo, starts[i]))
+                          for i in range(b)]
+                outs = self.forward_stages_packed(feats, run[:, lo:hi], counts)
+            else:
+                outs = self.forward_stages(feats, run[:, lo:lo + chunk])
             segs.append(torch.stack([o['refined'] for o in outs]).mean(0))
             cls = torch.stack([o['iou_cls'] for o in outs])
             reg = torch.stack([o['iou_reg'] for o in outs])
             p_iou.append((cls * reg).mean(0) if cfg['score'] == 'paper'
                          else cls.mean(0) * reg.mean(0))
-        run_segs, run_iou = torch.cat(segs, dim=1), torch.cat(p_iou, dim=1)
-        if order is not None:
-            # back to map order in one scatter per tensor; padding rows go to an extra
-            # column that is dropped
-            keep = torch.gather(valid, 1, order)
-            where = torch.where(keep, order, n)
-            segments = torch.cat([anchors, anchors.new_zeros(b, 1, 2)], dim=1).scatter_(
-                1, where.unsqueeze(-1).expand(-1, -1, 2), run_segs.to(anchors.dtype))[:, :n]
-            iou = anchors.new_zeros(b, n + 1).scatter_(1, where, run_iou.to(anchors.dtype))[:, :n]
+        if packed:
+            # back to map order; proposals not selected keep their anchor and score 0
+            segments, iou = anchors.clone(), anchors.new_zeros(b, n)
+            if segs:
+                segments[video, pos] = torch.cat(segs, dim=1)[0].to(anchors.dtype)
+                iou[video, pos] = torch.cat(p_iou, dim=1)[0].to(anchors.dtype)
         else:
-            segments, iou = run_segs, run_iou
+            segments, iou = torch.cat(segs, dim=1), torch.cat(p_iou, dim=1)
         if not anchor_lookup:
             s_idx = segments[..., 0].long().clamp(0, t - 1)
             e_idx = segments[..., 1].long().clamp(0, t - 1)

@@ -113,26 +113,38 @@ class ProposalEvaluationHead(BaseModule):
         return self.reduce(x)
 
     def forward(self, x: Tensor, proposals: Tensor,
-                taps: Tuple[Tuple[Tensor, Tensor], Tuple[Tensor, Tensor]]) -> Dict[str, Tensor]:
+                taps: Tuple[Tuple[Tensor, Tensor], Tuple[Tensor, Tensor]],
+                counts: Optional[Sequence[int]] = None) -> Dict[str, Tensor]:
         """``x``: :meth:`stage_features` ``[B, R, T]``; ``taps``: the extractor's
         ``(boundary, extended)`` taps of ``proposals``. Returns ``[B, N]``
-        predictions and ``refined [B, N, 2]``."""
+        predictions and ``refined [B, N, 2]``.
+
+        ``counts`` (packed proposals): ``proposals [1, M, 2]`` hold ``counts[0]``
+        proposals of video 0, then ``counts[1]`` of video 1, ... (no padding); the
+        fused layer runs per video on its rows, the FC stacks on all of them at once.
+        """
         b, n = proposals.shape[:2]
         (bd_idx, bd_w), (x_idx, x_w) = taps
-        group, mm_dtype = self.roi_group_elements, self.roi_matmul_dtype
         if self.fused_roi:
-            h = taps_linear(x, bd_idx, bd_w, self.boundary_mlp.weights[0], group, mm_dtype)
+            h = self._fused(x, bd_idx, bd_w, self.boundary_mlp.weights[0], counts)
             h = h.permute(2, 0, 1, 3).reshape(2, b * n, -1)               # [2, B*N, 512]
             offsets = self.boundary_mlp._rest(h + self.boundary_mlp.biases[0])
             if self.shared_extended_layer:
                 w = self.extended_shared.weight.t()[None]
-                h = taps_linear(x, x_idx, x_w, w, group, mm_dtype).view(b * n, -1)
+                h = self._fused(x, x_idx, x_w, w, counts).view(b * n, -1)
                 ext = self.extended_mlp(torch.relu(h + self.extended_shared.bias))
             else:
-                h = taps_linear(x, x_idx, x_w, self.extended_mlp.first_layer_weight()[None],
-                                group, mm_dtype)
+                h = self._fused(x, x_idx, x_w, self.extended_mlp.first_layer_weight()[None],
+                                counts)
                 ext = self.extended_mlp.forward_hidden(h.view(b * n, -1))
         else:
+            if counts is not None:   # one row of features, taps moved to their video's
+                t = x.shape[2]
+                video = torch.repeat_interleave(torch.arange(len(counts), device=x.device),
+                                                torch.tensor(counts, device=x.device))
+                shift = (video * t).view(1, -1, 1, 1, 1)
+                x = x.transpose(0, 1).reshape(1, x.shape[1], -1)         # [1, R, B*T]
+                bd_idx, x_idx = bd_idx + shift, x_idx + shift
             offsets = self.boundary_mlp(TemporalRoIExtractor.gather(x, (bd_idx, bd_w)))
             ext_feat = TemporalRoIExtractor.gather(x, (x_idx, x_w))[0]
             if self.shared_extended_layer:
@@ -150,6 +162,13 @@ class ProposalEvaluationHead(BaseModule):
             iou_reg=torch.sigmoid(ext[2, :, 1]).view(b, n))
         out['refined'] = self.refine(proposals, out)
         return out
+
+    def _fused(self, x: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
+               counts: Optional[Sequence[int]]) -> Tensor:
+        """:func:`taps_linear` with the head's options (``counts``: packed proposals,
+        each video's from its own tiles, as at batch 1)."""
+        return taps_linear(x, index, tap_w, weight, self.roi_group_elements,
+                           self.roi_matmul_dtype, counts)
 
     def refine(self, proposals: Tensor, out: Dict[str, Tensor]) -> Tensor:
         """Average of the start/end-offset and center/width refinements (App. A.2).

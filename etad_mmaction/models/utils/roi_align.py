@@ -1,6 +1,6 @@
 """Temporal RoI alignment by linear interpolation and rescaling (G-TAD style, App. A.2)."""
 import functools
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -133,7 +133,8 @@ def _largest_divisor(n: int, most: int) -> int:
 
 def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
                 max_chunk_elements: Optional[int] = None,
-                matmul_dtype: Optional[torch.dtype] = None) -> Tensor:
+                matmul_dtype: Optional[torch.dtype] = None,
+                counts: Optional[Sequence[int]] = None) -> Tensor:
     """RoI features of interpolation taps times a linear layer, per branch, without
     materialising the RoI features (exact, by linearity of the interpolation).
 
@@ -170,6 +171,10 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
         weight: ``[G, bins * C, O]`` with bin-major rows.
         max_chunk_elements (int, optional): tile bound (values).
         matmul_dtype (torch.dtype, optional): ``None`` (exact) or ``torch.bfloat16``.
+        counts (list of int, optional): packed proposals: ``index``/``tap_w`` are
+            ``[1, M, ...]`` with ``counts[0]`` proposals of video 0, then
+            ``counts[1]`` of video 1, ... (no padding); each video's proposals are
+            summed from its own ``Z`` tiles (those of batch 1). Returns ``[1, M, G, O]``.
     Returns ``[B, N, G, O]``.
     """
     if matmul_dtype not in (None, torch.bfloat16):
@@ -180,16 +185,53 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     if torch.is_autocast_enabled(feats.device.type) and not torch.compiler.is_compiling():
         if torch.get_autocast_dtype(feats.device.type) != torch.bfloat16:
             # float16 autocast: autograd's formulation (autocast casts its products)
-            return taps_linear_bags(feats, index, tap_w, weight, max_chunk_elements)
+            return _per_video(taps_linear_bags, feats, index, tap_w, weight, counts,
+                              max_chunk_elements)
         matmul_dtype = torch.bfloat16      # bf16 autocast: the tiles' products in bf16
     if torch.compiler.is_compiling():      # traced graphs: autograd's formulation
-        return taps_linear_bags(feats, index, tap_w, weight, max_chunk_elements)
+        return _per_video(taps_linear_bags, feats, index, tap_w, weight, counts,
+                          max_chunk_elements)
     b, c, t = feats.shape
     n, g, num_bins, k = index.shape[1:]
     out_dim = weight.shape[2]
     per_bin = t * g * out_dim                              # values of Z per video and bin
     bins = _largest_divisor(num_bins, max_chunk_elements // per_bin)
-    videos = _largest_divisor(b, max_chunk_elements // (per_bin * bins))
+    videos = 1 if counts is not None else _largest_divisor(
+        b, max_chunk_elements // (per_bin * bins))
+    nj = num_bins // bins
+    # [nj, C, G * bins * O]: the columns of W one tile of bins reads, (branch, bin, out)
+    w_t = weight.view(g, nj, bins, c, out_dim).permute(1, 3, 0, 2, 4).reshape(nj, c, -1)
+    if counts is not None:             # video by video, one W layout for all of them
+        parts, lo = [], 0
+        for v, cnt in enumerate(counts):
+            if cnt:
+                parts.append(_tiles(feats[v:v + 1], index[:, lo:lo + cnt],
+                                    tap_w[:, lo:lo + cnt], w_t, 1, bins, matmul_dtype))
+            lo += cnt
+        return torch.cat(parts, dim=1)
+    return _tiles(feats, index, tap_w, w_t, videos, bins, matmul_dtype)
+
+
+def _per_video(fn, feats, index, tap_w, weight, counts, max_chunk_elements):
+    """``fn`` on each video's packed proposals (see :func:`taps_linear`'s ``counts``)."""
+    if counts is None:
+        return fn(feats, index, tap_w, weight, max_chunk_elements)
+    parts, lo = [], 0
+    for v, cnt in enumerate(counts):
+        if cnt:
+            parts.append(fn(feats[v:v + 1], index[:, lo:lo + cnt], tap_w[:, lo:lo + cnt],
+                            weight, max_chunk_elements))
+        lo += cnt
+    return torch.cat(parts, dim=1)
+
+
+def _tiles(feats: Tensor, index: Tensor, tap_w: Tensor, w_t: Tensor, videos: int, bins: int,
+           matmul_dtype: Optional[torch.dtype]) -> Tensor:
+    """:func:`taps_linear`'s tiles of ``videos`` videos x ``bins`` bins; ``w_t``: the
+    weight as ``[nj, C, G * bins * O]``."""
+    b, c, t = feats.shape
+    n, g, num_bins, k = index.shape[1:]
+    out_dim = w_t.shape[2] // (g * bins)
     nv, nj = b // videos, num_bins // bins
     # Z rows of a tile: ((video_in_tile * T + t) * G + branch) * bins_in_tile + bin_in_tile
     video = (torch.arange(b, device=feats.device) % videos).view(b, 1, 1, 1, 1)
@@ -201,8 +243,6 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     rows = rows.view(tile_major).permute(0, 4, 1, 2, 3, 5, 6).reshape(nv * nj, -1)
     tap_w = tap_w.to(feats.dtype).reshape(tile_major).permute(0, 4, 1, 2, 3, 5, 6)
     tap_w = tap_w.reshape(nv * nj, -1)
-    # [nj, C, G * bins * O]: the columns of W one tile of bins reads, (branch, bin, out)
-    w_t = weight.view(g, nj, bins, c, out_dim).permute(1, 3, 0, 2, 4).reshape(nj, c, -1)
     xt = feats.transpose(1, 2).reshape(nv, videos * t, c)
     out = _TiledTapsLinear.apply(xt, w_t, rows, tap_w, (videos * n * g, bins * k, out_dim),
                                  matmul_dtype)

@@ -69,6 +69,39 @@ def test_chunked_and_selected_inference_is_exact():
     assert torch.allclose(sel['segments'][valid], full['segments'][valid], atol=1e-5)
 
 
+@pytest.mark.parametrize('extractor,fused,chunk', [
+    (None, True, None), (None, False, 5), (None, True, 3),
+    (dict(type='TemporalRoIExtractor', convention='roi_align', extended_bins=24,
+          boundary_bins=6, boundary_from_extended=True), True, None)])
+def test_batched_inference_packs_videos_without_leaking(extractor, fused, chunk):
+    """Selected proposals of a batch run packed in one row (no padding): each video's
+    scores and segments equal those of the video alone, for both RoI conventions,
+    the fused and the materialised RoI layer, chunks that split a video, different
+    numbers of selected proposals per video and taps past the ends."""
+    stage_head = dict(in_channels=32, roi_channels=16, num_groups=4,
+                      hidden_dims=(32, 16, 16, 16), fused_roi=fused)
+    roi_head = dict(stage_head=stage_head)
+    if extractor:
+        roi_head['roi_extractor'] = extractor
+        stage_head.update(boundary_bins=6, extended_bins=24)
+    torch.manual_seed(0)
+    model = small_model(roi_head=roi_head).eval()
+    model.roi_head.test_cfg['peak_ratio'] = 0.999
+    model.roi_head.test_cfg['proposal_chunk'] = chunk
+    feats = torch.randn(3, C, T) * torch.tensor([1.0, 3.0, 0.3]).view(3, 1, 1)
+    samples = make_samples(3)
+    with torch.no_grad():
+        batch = model(feats, samples, mode='tensor')
+        alone = [model(feats[i:i + 1], samples[i:i + 1], mode='tensor') for i in range(3)]
+    counts = batch['valid'].sum(1).tolist()
+    assert len(set(counts)) > 1 and min(counts) > 0
+    for i, one in enumerate(alone):
+        assert torch.equal(batch['valid'][i], one['valid'][0])
+        torch.testing.assert_close(batch['scores'][i], one['scores'][0], rtol=0, atol=1e-6)
+        torch.testing.assert_close(batch['segments'][i], one['segments'][0], rtol=0,
+                                   atol=1e-5)
+
+
 def test_sampling_is_seeded_per_video():
     model = small_model()
     x = torch.randn(2, 32, T)
