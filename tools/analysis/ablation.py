@@ -39,7 +39,11 @@ TABLES = {
     'table5_dps': dict(
         title='Table 5 (DPS column): proposal sampling strategies at 6%',
         paper_setting='ActivityNet-1.3, TSM features, 6% DPS, avg mAP (%)',
-        note='Feature-guided FPS/DPP run on the proposal RoI features (Sec. 3.3).'),
+        note='FPS and DPP read the pooled stand-in features of the proposals '
+             '(`roi_head.sampler_features=\'pooled\'`, the default); the row "fps (RoI '
+             'features)" reads the paper\'s first-stage RoI features (Sec. 3.3). DPP on '
+             'the RoI features (a 4,096-d kernel per video) was not run: its exact k-DPP '
+             'costs seconds per video on this CPU (docs/method.md).'),
     'table5_egs': dict(
         title='Table 5 (EGS column): snippet sampling strategies at 30%',
         paper_setting='ActivityNet-1.3, TSM-R50 end to end, 30% EGS, avg mAP (%)'),
