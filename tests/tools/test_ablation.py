@@ -167,3 +167,35 @@ def test_delta_verdict_against_a_reference_row(ablation, repeat_runs):
                                                                    init=near)))
     assert text == ('avg mAP against paper text: negatives -10.00, '
                     'init +0.67 (within the spread).')
+
+
+def test_a_failed_run_is_recorded_not_fatal(ablation, tmp_path, monkeypatch):
+    """A run that stops (e.g. a non-finite loss) is recorded with its reason, the
+    other runs go on, the summary counts only finished runs and the rendered row
+    names the failure."""
+    import importlib
+    rr = importlib.import_module('repeat_runs')     # the module run_table imports
+    configs = tmp_path / 'ablations'
+    (configs / 'fails').mkdir(parents=True)
+    (configs / 'fails' / 'row.py').write_text(
+        f"_base_ = [{TINY!r}]\nablation = dict(row='r', order=0)\n")
+    monkeypatch.setattr(ablation, 'CONFIGS', str(configs))
+    monkeypatch.setitem(ablation.TABLES, 'fails', dict(title='Fails'))
+
+    def fake_train_once(config, work_dir, seed, *a, **k):
+        if seed == 1:
+            raise RuntimeError('tools/train.py ... exited 1:\nTraceback (most recent call '
+                               'last):\n    raise FloatingPointError(\nFloatingPointError: '
+                               'non-finite loss at iteration 3 (epoch 1, batch 3)')
+        return dict(seed=seed, metrics=dict(avg_mAP=0.5 + seed / 100), s_per_iter=1.0)
+
+    monkeypatch.setattr(rr, 'train_once', fake_train_once)
+    out = str(tmp_path / 'fails.json')
+    result = ablation.run_table('fails', [0, 1, 2], 1, work_root=str(tmp_path / 'w'),
+                                out=out, cost=False)
+    runs = result['rows']['row']['runs']
+    assert [r['seed'] for r in runs] == [0, 1, 2]
+    assert runs[1]['failed'] == ('FloatingPointError: non-finite loss at iteration 3 '
+                                 '(epoch 1, batch 3)') and runs[1]['metrics'] == {}
+    assert result['rows']['row']['summary']['avg_mAP']['n'] == 2
+    assert '1 of 3 runs failed (seed 1: FloatingPointError' in ablation.render_markdown(result)

@@ -245,6 +245,12 @@ def run_table(table: str, seeds, jobs: int, rows=None, work_root=None, out=None,
         raise SystemExit(f'--rows {rows}: unknown row(s); {table} has {known}')
 
     def job(spec):
+        try:
+            return run_one(spec)
+        except RuntimeError as err:      # a run that stopped (e.g. diverged): a result
+            return dict(seed=spec[2], metrics={}, failed=failure_reason(err))
+
+    def run_one(spec):
         config, abl, seed = spec
         name = row_name(config)
         if meta.get('kind') == 'test':
@@ -275,8 +281,11 @@ def run_table(table: str, seeds, jobs: int, rows=None, work_root=None, out=None,
         result['verdict'] = verdict(result)
         _env(result)
         dump_json(result, out, indent=1)
-        print(f'{table}/{name} seed {run["seed"]}: avg_mAP '
-              f'{run["metrics"].get("avg_mAP", float("nan")):.4f}', flush=True)
+        if run.get('failed'):
+            print(f'{table}/{name} seed {run["seed"]}: FAILED: {run["failed"]}', flush=True)
+        else:
+            print(f'{table}/{name} seed {run["seed"]}: avg_mAP '
+                  f'{run["metrics"].get("avg_mAP", float("nan")):.4f}', flush=True)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         for spec, run in zip(specs, pool.map(job, specs)):
@@ -289,7 +298,17 @@ def run_table(table: str, seeds, jobs: int, rows=None, work_root=None, out=None,
                 dump_json(result, out, indent=1)
     result['verdict'] = verdict(result)
     dump_json(result, out, indent=1)
+    failed = [f'{name} seed {r["seed"]}' for name, e in result['rows'].items()
+              for r in e['runs'] if r.get('failed')]
+    if failed:       # recorded in the JSON and the rendered table; the exit says it too
+        print(f'{table}: {len(failed)} run(s) failed: {", ".join(failed)}', flush=True)
     return result
+
+
+def failure_reason(err: Exception) -> str:
+    """The last ``...Error: ...`` line of a failed run's message (what stopped it)."""
+    lines = [ln.strip() for ln in str(err).splitlines() if 'Error' in ln and ':' in ln]
+    return (lines[-1] if lines else str(err).splitlines()[0])[:300]
 
 
 def refresh_table(table: str, out=None, cost=True) -> dict:
@@ -428,6 +447,10 @@ def render_markdown(result: dict) -> str:
     for name, e in sorted(result['rows'].items(), key=lambda kv: kv[1].get('order', 0)):
         st = _stats(e)
         ours = f'{st[0]:.2f} ± {st[1]:.2f} ({st[2]})' if st else 'not run'
+        failed = [r for r in e.get('runs', []) if r.get('failed')]
+        if failed:
+            ours += (f'; {len(failed)} of {len(e["runs"])} runs failed (seed '
+                     f'{", ".join(str(r["seed"]) for r in failed)}: {failed[0]["failed"][:120]})')
         cells = [e['row'], str(e.get('paper', {}).get('avg_mAP', '-'))]
         cells += [str(e.get('paper', {}).get(k, '-')) for k in paper_keys] + [ours]
         tm = e.get('time_median')
