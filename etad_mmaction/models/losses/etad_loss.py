@@ -48,11 +48,20 @@ def _total(x: Tensor, staged: bool) -> Tensor:
     return x.sum(dim=tuple(range(1, x.dim()))) if staged else x.sum()
 
 
+def _probability(prob: Tensor) -> Tensor:
+    """``prob`` clamped to ``[eps, 1 - eps]`` in at least float32: in bf16/fp16 (autocast)
+    ``1 - 1e-6`` rounds to 1, so a saturated probability would give ``log(0)`` and,
+    times a zero mask, NaN."""
+    if prob.dtype in (torch.float16, torch.bfloat16):
+        prob = prob.float()
+    return prob.clamp(_EPS, 1 - _EPS)
+
+
 def balanced_bce(prob: Tensor, target: Tensor, staged: bool = False) -> Tensor:
     """Positive/negative-balanced cross entropy (Eq. 2, divided by ``N``):
     ``-(1/2N+) sum_pos log p - (1/2N-) sum_neg log(1 - p)``. ``staged``: the
     first dim indexes cascade stages, each with its own counts (returns ``[S]``)."""
-    prob = prob.clamp(_EPS, 1 - _EPS)
+    prob = _probability(prob)
     pos = target > 0.5
     pos_term = -_total(torch.log(prob) * pos, staged)
     neg_term = -_total(torch.log(1 - prob) * (~pos), staged)
@@ -65,7 +74,7 @@ def masked_bce(prob: Tensor, pos_w: Tensor, neg_w: Tensor) -> Tensor:
     """Cross entropy over weighted positives and negatives, per stage (first dim):
     ``-(sum w+ log p + sum w- log(1 - p)) / (sum w+ + sum w-)`` (A.3; the
     authors' ``bce_sample_loss`` with its sampled masks). Returns ``[S]``."""
-    prob = prob.clamp(_EPS, 1 - _EPS)
+    prob = _probability(prob)
     pos_w, neg_w = pos_w.to(prob.dtype), neg_w.to(prob.dtype)
     bce = -(pos_w * torch.log(prob) + neg_w * torch.log(1 - prob))
     return normalised(_total(bce, True), _total(pos_w, True) + _total(neg_w, True))

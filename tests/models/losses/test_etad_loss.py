@@ -68,3 +68,22 @@ def test_stacked_cascade_loss_equals_per_stage_definition():
     ref_bd = _balanced_bce_reference(bd[:, 0], bd_t[:, 0]) + \
         _balanced_bce_reference(bd[:, 1], bd_t[:, 1])
     torch.testing.assert_close(got['loss_boundary'], ref_bd, rtol=1e-12, atol=1e-12)
+
+
+def test_cross_entropies_stay_finite_on_saturated_half_precision_probabilities():
+    """Under autocast a sigmoid saturates to exactly 0 or 1 in bf16/fp16, where
+    ``1 - 1e-6`` rounds to 1: the losses clamp in float32, so they stay finite and
+    equal the float32 loss of the same probabilities (this was a NaN boundary loss
+    under --amp on the CPU, epoch 3 of a sweep run)."""
+    from etad_mmaction.models.losses.etad_loss import balanced_bce, masked_bce
+    prob = torch.tensor([[1.0, 0.0, 0.7, 1.0], [0.2, 1.0, 0.0, 0.9]])
+    target = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
+    pos_w, neg_w = target, 1 - target
+    for dtype in (torch.bfloat16, torch.float16):
+        half = prob.to(dtype)
+        got = balanced_bce(half, target, staged=True)
+        assert torch.isfinite(got).all()
+        torch.testing.assert_close(got, balanced_bce(half.float(), target, staged=True))
+        got = masked_bce(half, pos_w, neg_w)
+        assert torch.isfinite(got).all()
+        torch.testing.assert_close(got, masked_bce(half.float(), pos_w, neg_w))
