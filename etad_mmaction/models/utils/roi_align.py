@@ -202,13 +202,8 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     # [nj, C, G * bins * O]: the columns of W one tile of bins reads, (branch, bin, out)
     w_t = weight.view(g, nj, bins, c, out_dim).permute(1, 3, 0, 2, 4).reshape(nj, c, -1)
     if counts is not None:             # video by video, one W layout for all of them
-        parts, lo = [], 0
-        for v, cnt in enumerate(counts):
-            if cnt:
-                parts.append(_tiles(feats[v:v + 1], index[:, lo:lo + cnt],
-                                    tap_w[:, lo:lo + cnt], w_t, 1, bins, matmul_dtype))
-            lo += cnt
-        return torch.cat(parts, dim=1)
+        return _per_video(lambda f, i, w, *_: _tiles(f, i, w, w_t, 1, bins, matmul_dtype),
+                          feats, index, tap_w, weight, counts, max_chunk_elements)
     return _tiles(feats, index, tap_w, w_t, videos, bins, matmul_dtype)
 
 
