@@ -321,24 +321,13 @@ class ETADRoIHead(BaseModule):
         stage; stage ``i + 1`` reads stage ``i``'s refinements, detached."""
         return self.forward_stages([s.stage_features(x) for s in self.stages], proposals)
 
-    def forward_stages(self, feats: List[Tensor], proposals: Tensor) -> List[Dict[str, Tensor]]:
+    def forward_stages(self, feats: List[Tensor], proposals: Tensor,
+                       counts: Optional[List[int]] = None) -> List[Dict[str, Tensor]]:
         """Like :meth:`forward` with each stage's :meth:`stage_features` given
-        (computed once when proposals run in chunks)."""
-        outputs = []
-        for stage, x in zip(self.stages, feats):
-            out = stage(x, proposals, self.roi_extractor(proposals, x.shape[2]))
-            out['proposals'] = proposals
-            outputs.append(out)
-            proposals = out['refined'].detach()
-        return outputs
-
-    def forward_stages_packed(self, feats: List[Tensor], proposals: Tensor,
-                              counts: List[int]) -> List[Dict[str, Tensor]]:
-        """:meth:`forward_stages` for the proposals of several videos in one row,
-        without padding: ``proposals [1, M, 2]`` (each in its video's snippet units),
-        the first ``counts[0]`` of video 0, then ``counts[1]`` of video 1, ...;
-        ``feats`` as :meth:`stage_features` gives them, ``[B, R, T]``. Equal to the
-        per-video cascade up to float rounding (see
+        (computed once when proposals run in chunks). ``counts``: packed proposals of
+        several videos in one row, no padding: ``proposals [1, M, 2]`` (each in its
+        video's snippet units) hold ``counts[0]`` of video 0, then ``counts[1]`` of
+        video 1, ...; equal to the per-video cascade up to float rounding (see
         :meth:`ProposalEvaluationHead.forward`)."""
         outputs = []
         for stage, x in zip(self.stages, feats):
@@ -441,7 +430,7 @@ class ETADRoIHead(BaseModule):
         With the anchor lookup, selection depends only on the boundary head, so by
         default (``selected_only``) only selected proposals run through the
         cascade, those of all videos in one row without padding
-        (:meth:`forward_stages_packed`); the others get score 0. Proposals run in
+        (:meth:`forward_stages` with ``counts``); the others get score 0. Proposals run in
         chunks of ``proposal_chunk`` (exact: proposals are independent).
         """
         cfg = self.test_cfg
@@ -470,13 +459,10 @@ class ETADRoIHead(BaseModule):
         chunk = int(cfg.get('proposal_chunk') or max(run.shape[1], 1)) * (b if packed else 1)
         segs, p_iou = [], []
         for lo in range(0, run.shape[1], chunk):
-            if packed:
-                hi = min(lo + chunk, run.shape[1])
-                counts = [max(0, min(hi, starts[i + 1]) - max(lo, starts[i]))
-                          for i in range(b)]
-                outs = self.forward_stages_packed(feats, run[:, lo:hi], counts)
-            else:
-                outs = self.forward_stages(feats, run[:, lo:lo + chunk])
+            hi = min(lo + chunk, run.shape[1])
+            counts = [max(0, min(hi, starts[i + 1]) - max(lo, starts[i]))
+                      for i in range(b)] if packed else None
+            outs = self.forward_stages(feats, run[:, lo:hi], counts)
             segs.append(torch.stack([o['refined'] for o in outs]).mean(0))
             cls = torch.stack([o['iou_cls'] for o in outs])
             reg = torch.stack([o['iou_reg'] for o in outs])
