@@ -322,16 +322,19 @@ class ETADRoIHead(BaseModule):
         return self.forward_stages([s.stage_features(x) for s in self.stages], proposals)
 
     def forward_stages(self, feats: List[Tensor], proposals: Tensor,
-                       counts: Optional[List[int]] = None) -> List[Dict[str, Tensor]]:
+                       counts: Optional[List[int]] = None,
+                       scoring_only: bool = False) -> List[Dict[str, Tensor]]:
         """Like :meth:`forward` with each stage's :meth:`stage_features` given
         (computed once when proposals run in chunks). ``counts``: packed proposals of
         several videos in one row, no padding: ``proposals [1, M, 2]`` (each in its
         video's snippet units) hold ``counts[0]`` of video 0, then ``counts[1]`` of
         video 1, ...; equal to the per-video cascade up to float rounding (see
-        :meth:`ProposalEvaluationHead.forward`)."""
+        :meth:`ProposalEvaluationHead.forward`). ``scoring_only``: without the
+        start/end classifier's outputs (only the loss reads them)."""
         outputs = []
         for stage, x in zip(self.stages, feats):
-            out = stage(x, proposals, self.roi_extractor(proposals, x.shape[2]), counts)
+            out = stage(x, proposals, self.roi_extractor(proposals, x.shape[2]), counts,
+                        scoring_only=scoring_only)
             out['proposals'] = proposals
             outputs.append(out)
             proposals = out['refined'].detach()
@@ -462,7 +465,7 @@ class ETADRoIHead(BaseModule):
             hi = min(lo + chunk, run.shape[1])
             counts = [max(0, min(hi, starts[i + 1]) - max(lo, starts[i]))
                       for i in range(b)] if packed else None
-            outs = self.forward_stages(feats, run[:, lo:hi], counts)
+            outs = self.forward_stages(feats, run[:, lo:hi], counts, scoring_only=True)
             segs.append(torch.stack([o['refined'] for o in outs]).mean(0))
             cls = torch.stack([o['iou_cls'] for o in outs])
             reg = torch.stack([o['iou_reg'] for o in outs])

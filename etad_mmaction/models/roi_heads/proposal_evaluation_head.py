@@ -11,6 +11,11 @@ from ..utils.roi_align import taps_linear
 from .temporal_roi_extractor import TemporalRoIExtractor
 
 
+#: the extended branches detection needs (center/width offsets, IoU); branch 1, the
+#: start/end classifier, only feeds the loss
+SCORING_BRANCHES = slice(0, 3, 2)
+
+
 @MODELS.register_module()
 class ProposalEvaluationHead(BaseModule):
     """Predictions of one cascade stage for proposals ``[B, N, 2]`` (snippet units).
@@ -114,7 +119,8 @@ class ProposalEvaluationHead(BaseModule):
 
     def forward(self, x: Tensor, proposals: Tensor,
                 taps: Tuple[Tuple[Tensor, Tensor], Tuple[Tensor, Tensor]],
-                counts: Optional[Sequence[int]] = None) -> Dict[str, Tensor]:
+                counts: Optional[Sequence[int]] = None,
+                scoring_only: bool = False) -> Dict[str, Tensor]:
         """``x``: :meth:`stage_features` ``[B, R, T]``; ``taps``: the extractor's
         ``(boundary, extended)`` taps of ``proposals``. Returns ``[B, N]``
         predictions and ``refined [B, N, 2]``.
@@ -122,21 +128,22 @@ class ProposalEvaluationHead(BaseModule):
         ``counts`` (packed proposals): ``proposals [1, M, 2]`` hold ``counts[0]``
         proposals of video 0, then ``counts[1]`` of video 1, ... (no padding); the
         fused layer runs per video on its rows, the FC stacks on all of them at once.
+        ``scoring_only``: leave out the start/end classifier (``start_prob`` /
+        ``end_prob``), which only the loss reads (A.3); detection scores and
+        refinements are unchanged.
         """
         b, n = proposals.shape[:2]
         (bd_idx, bd_w), (x_idx, x_w) = taps
-        if self.fused_roi:
-            h = self._fused(x, bd_idx, bd_w, self.boundary_mlp.weights[0], counts)
-            h = h.permute(2, 0, 1, 3).reshape(2, b * n, -1)               # [2, B*N, 512]
-            offsets = self.boundary_mlp._rest(h + self.boundary_mlp.biases[0])
+        ext_branches = SCORING_BRANCHES if scoring_only else None
+        if self.fused_roi:   # first layers from the taps: [branches, B*N, 512], activated
+            h = self._fused(x, bd_idx, bd_w, self.boundary_mlp, counts)
+            offsets = self.boundary_mlp.forward_after_first(h)
             if self.shared_extended_layer:
-                w = self.extended_shared.weight.t()[None]
-                h = self._fused(x, x_idx, x_w, w, counts).view(b * n, -1)
-                ext = self.extended_mlp(torch.relu(h + self.extended_shared.bias))
+                h = self._fused(x, x_idx, x_w, self.extended_shared, counts)
+                ext = self.extended_mlp(h[0], ext_branches)
             else:
-                h = self._fused(x, x_idx, x_w, self.extended_mlp.first_layer_weight()[None],
-                                counts)
-                ext = self.extended_mlp.forward_hidden(h.view(b * n, -1))
+                h = self._fused(x, x_idx, x_w, self.extended_mlp, counts, ext_branches)
+                ext = self.extended_mlp.forward_after_first(h, ext_branches)
         else:
             if counts is not None:   # one row of features, taps moved to their video's
                 t = x.shape[2]
@@ -149,26 +156,35 @@ class ProposalEvaluationHead(BaseModule):
             ext_feat = TemporalRoIExtractor.gather(x, (x_idx, x_w))[0]
             if self.shared_extended_layer:
                 ext_feat = torch.relu(self.extended_shared(ext_feat))
-            ext = self.extended_mlp(ext_feat)
+            ext = self.extended_mlp(ext_feat, ext_branches)
         cw = ext[0] * self.center_width_scale
+        iou = ext[-1]
         out = dict(
             start_offset=offsets[0, :, 0].view(b, n),
             end_offset=offsets[1, :, 0].view(b, n),
             center_offset=cw[:, 0].view(b, n),
             width_offset=cw[:, 1].view(b, n),
-            start_prob=torch.sigmoid(ext[1, :, 0]).view(b, n),
-            end_prob=torch.sigmoid(ext[1, :, 1]).view(b, n),
-            iou_cls=torch.sigmoid(ext[2, :, 0]).view(b, n),
-            iou_reg=torch.sigmoid(ext[2, :, 1]).view(b, n))
+            iou_cls=torch.sigmoid(iou[:, 0]).view(b, n),
+            iou_reg=torch.sigmoid(iou[:, 1]).view(b, n))
+        if not scoring_only:
+            out.update(start_prob=torch.sigmoid(ext[1, :, 0]).view(b, n),
+                       end_prob=torch.sigmoid(ext[1, :, 1]).view(b, n))
         out['refined'] = self.refine(proposals, out)
         return out
 
-    def _fused(self, x: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
-               counts: Optional[Sequence[int]]) -> Tensor:
-        """:func:`taps_linear` with the head's options (``counts``: packed proposals,
-        each video's from its own tiles, as at batch 1)."""
+    def _fused(self, x: Tensor, index: Tensor, tap_w: Tensor, layer: nn.Module,
+               counts: Optional[Sequence[int]], branches: Optional[slice] = None) -> Tensor:
+        """The activations of the first layer of ``layer`` (a :class:`ParallelMLP`, of
+        its ``branches`` if given, or the shared ``nn.Linear``) on the RoI features of
+        the taps, through :func:`taps_linear` with the head's options (``counts``:
+        packed proposals, each video's from its own tiles, as at batch 1):
+        ``[branches, B*N, hidden]``."""
+        if isinstance(layer, ParallelMLP):
+            (weight, bias), relu = layer.layer(0, branches), len(layer.weights) > 1
+        else:
+            weight, bias, relu = layer.weight.t()[None], layer.bias.view(1, 1, -1), True
         return taps_linear(x, index, tap_w, weight, self.roi_group_elements,
-                           self.roi_matmul_dtype, counts)
+                           self.roi_matmul_dtype, counts, bias=bias, relu=relu)
 
     def refine(self, proposals: Tensor, out: Dict[str, Tensor]) -> Tensor:
         """Average of the start/end-offset and center/width refinements (App. A.2).

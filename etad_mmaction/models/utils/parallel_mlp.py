@@ -1,6 +1,6 @@
 """Several same-shaped FC stacks evaluated as batched matrix products."""
 import math
-from typing import Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -37,37 +37,40 @@ class ParallelMLP(nn.Module):
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
 
-    def first_layer_weight(self) -> Tensor:
-        """The first layer as one ``[in, G * hidden]`` matrix (branch-major columns)."""
-        w = self.weights[0]
-        return w.permute(1, 0, 2).reshape(w.shape[1], self.num_branches * w.shape[2])
+    def layer(self, i: int, branches: Optional[slice] = None) -> Tuple[Tensor, Tensor]:
+        """Weight ``[G, in, out]`` and bias ``[G, 1, out]`` of layer ``i``, of the
+        ``branches`` only if given (views)."""
+        w, b = self.weights[i], self.biases[i]
+        return (w, b) if branches is None else (w[branches], b[branches])
 
-    def forward_hidden(self, h: Tensor) -> Tensor:
-        """Continue from the first layer's product without bias, ``h [N, G * hidden]``
-        (e.g. from :func:`taps_linear` with :meth:`first_layer_weight`)."""
-        x = h.view(h.shape[0], self.num_branches, -1).transpose(0, 1) + self.biases[0]
-        return self._rest(x)
+    def forward_after_first(self, x: Tensor, branches: Optional[slice] = None) -> Tensor:
+        """Continue from the first layer's activations ``x [G, N, hidden]`` (bias
+        added and ReLU applied, e.g. by :func:`taps_linear` with ``weights[0]``,
+        ``biases[0]`` and ``relu=True``). With a single layer, ``x`` is the output.
+        ``branches``: ``x`` holds these branches only (the others are not run).
 
-    def _rest(self, x: Tensor) -> Tensor:
+        ReLUs run in place: no product keeps its output for the backward pass, so
+        this saves one tensor per layer."""
         num_layers = len(self.weights)
-        if num_layers > 1:
-            x = torch.relu(x)
         for i in range(1, num_layers):
-            x = torch.baddbmm(self.biases[i], x, self.weights[i])
+            w, b = self.layer(i, branches)
+            x = torch.baddbmm(b, x, w)
             if i < num_layers - 1:
-                x = torch.relu(x)
+                x = torch.relu_(x)
         return x
 
-    def forward(self, x: Tensor) -> Tensor:
-        g = self.num_branches
+    def forward(self, x: Tensor, branches: Optional[slice] = None) -> Tensor:
+        """``branches``: run these branches only (``x [G', N, in]`` holds their
+        inputs unless shared)."""
         num_layers = len(self.weights)
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i in range(num_layers):
+            w, b = self.layer(i, branches)
             if i == 0 and x.dim() == 2:  # shared input: one wide matrix product
-                n = x.shape[0]
+                n, g = x.shape[0], w.shape[0]
                 wide = w.permute(1, 0, 2).reshape(w.shape[1], g * w.shape[2])
                 x = (x @ wide).view(n, g, -1).transpose(0, 1) + b
             else:
                 x = torch.baddbmm(b, x, w)
             if i < num_layers - 1:
-                x = torch.relu(x)
+                x = torch.relu_(x)
         return x

@@ -134,28 +134,36 @@ def _largest_divisor(n: int, most: int) -> int:
 def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
                 max_chunk_elements: Optional[int] = None,
                 matmul_dtype: Optional[torch.dtype] = None,
-                counts: Optional[Sequence[int]] = None) -> Tensor:
-    """RoI features of interpolation taps times a linear layer, per branch, without
-    materialising the RoI features (exact, by linearity of the interpolation).
+                counts: Optional[Sequence[int]] = None,
+                bias: Optional[Tensor] = None, relu: bool = False) -> Tensor:
+    """RoI features of interpolation taps times the first linear layer of the FC
+    branches reading them, without materialising the RoI features (exact, by
+    linearity of the interpolation).
 
-    Branch ``g`` of proposal ``n`` reads bins ``index[b, n, g]`` / ``tap_w[b, n, g]``
-    (``[bins, taps]``, from :func:`interpolation_taps`) and multiplies their
-    bin-major concatenation by ``weight[g]``. The product is first taken per
-    snippet, branch and bin, ``Z[b, t, g, j] = x_t W_{g,j}`` (``W_{g,j}`` the rows
-    of bin ``j`` of ``weight[g]``), then each proposal sums the ``Z`` rows of its
-    taps. That costs ``B T G bins C O`` plus ``B N G bins taps O`` multiply-adds
-    instead of ``B N G bins C O``, which is what makes the first FC layer of the
-    proposal head cheap (Table 6: 128 x 32 inputs).
+    Tap group ``g`` of proposal ``n`` reads bins ``index[b, n, g]`` / ``tap_w[b, n, g]``
+    (``[bins, taps]``, from :func:`interpolation_taps`); ``S = weight.shape[0] / G``
+    branches read each group (the proposal head's start and end regions: G = 2,
+    S = 1; its extended region: G = 1, S = 3), branch ``(g, s)`` multiplying the
+    bin-major concatenation by ``weight[g * S + s]``. The product is first taken per
+    snippet, bin and branch, ``Z[b, t, g, j] = x_t W_{g,j}`` (``W_{g,j}`` the rows of
+    bin ``j`` of the group's S weights), then each proposal sums the ``Z`` rows of
+    its taps. That costs ``B T G bins C S O`` plus ``B N G bins taps S O``
+    multiply-adds instead of ``B N G bins C S O``, which is what makes the first FC
+    layer of the proposal head cheap (Table 6: 128 x 32 inputs).
 
     ``Z`` is computed in tiles of videos x bins of at most ``max_chunk_elements``
     values (default :data:`TILE_ELEMENTS` of the device), each summed into the
     proposals and dropped; the backward pass works tile by tile too: ``dZ`` of a
     tile is a weighted sum over the proposals that read each of its rows (the
     transposed bags, sorted once in the forward pass), then ``dW += x^T dZ`` and
-    ``dx += dZ W^T``. No buffer of the size of ``Z`` (400 MB for the extended branch
-    at B = 16, T = 128) is allocated or zero-filled, forward or backward. Exact: the
-    same sums in another order (float rounding). Under ``torch.compile``,
-    :func:`taps_linear_bags` (the autograd formulation) is traced instead.
+    ``dx += dZ W^T``. No buffer of the size of ``Z`` (400 MB for the extended branches
+    at B = 16, T = 128) is allocated or zero-filled, forward or backward, and the
+    output is written in the layout the FC stacks read (branch-major, bias added,
+    optionally activated in place), so the only tensors kept for the backward pass
+    are the features, the taps' transposed bags, the weight itself and (with
+    ``relu``) the output, which the next layer keeps anyway. Exact: the same sums in another order
+    (float rounding). Under ``torch.compile``, :func:`taps_linear_bags` (the
+    autograd formulation) is traced instead.
 
     ``matmul_dtype=torch.bfloat16`` (an inexact option, off by default) takes the
     three products of ``Z`` (forward, ``dW``, ``dx``) and the sums over taps in
@@ -168,149 +176,238 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
 
     Args:
         feats: ``[B, C, T]``; index, tap_w: ``[B, N, G, bins, taps]``;
-        weight: ``[G, bins * C, O]`` with bin-major rows.
+        weight: ``[G * S, bins * C, O]`` with bin-major rows (a :class:`ParallelMLP`'s
+            first weight).
         max_chunk_elements (int, optional): tile bound (values).
         matmul_dtype (torch.dtype, optional): ``None`` (exact) or ``torch.bfloat16``.
         counts (list of int, optional): packed proposals: ``index``/``tap_w`` are
             ``[1, M, ...]`` with ``counts[0]`` proposals of video 0, then
             ``counts[1]`` of video 1, ... (no padding); each video's proposals are
-            summed from its own ``Z`` tiles (those of batch 1). Returns ``[1, M, G, O]``.
-    Returns ``[B, N, G, O]``.
+            summed from its own ``Z`` tiles (those of batch 1).
+        bias (Tensor, optional): ``[G * S, 1, O]``, added to the output.
+        relu (bool): apply a ReLU to the output (its mask is applied to the output
+            gradient group by group: no extra full-size gradient).
+    Returns ``[G * S, B * N, O]`` (packed: ``[G * S, M, O]``), branch-major.
     """
     if matmul_dtype not in (None, torch.bfloat16):
         raise ValueError(f'taps_linear: matmul_dtype must be None or torch.bfloat16, '
                          f'got {matmul_dtype!r}')
+    b, c, t = feats.shape
+    rows_in, n, g, num_bins, k = index.shape
+    branches, out_dim = weight.shape[0], weight.shape[2]
+    if branches % g or weight.shape[1] != num_bins * c:
+        raise ValueError(f'taps_linear: weight {tuple(weight.shape)} does not fit {g} tap '
+                         f'groups of {num_bins} bins x {c} channels')
+    if counts is not None and (rows_in != 1 or sum(counts) != n or len(counts) != b):
+        raise ValueError(f'taps_linear: packed taps {tuple(index.shape[:2])} do not hold '
+                         f'counts {list(counts)} of {b} videos')
     if max_chunk_elements is None:
         max_chunk_elements = TILE_ELEMENTS.get(feats.device.type, TILE_ELEMENTS['cuda'])
-    if torch.is_autocast_enabled(feats.device.type) and not torch.compiler.is_compiling():
-        if torch.get_autocast_dtype(feats.device.type) != torch.bfloat16:
-            # float16 autocast: autograd's formulation (autocast casts its products)
-            return _per_video(taps_linear_bags, feats, index, tap_w, weight, counts,
-                              max_chunk_elements)
+    autocast = torch.is_autocast_enabled(feats.device.type)
+    if torch.compiler.is_compiling() or (
+            autocast and torch.get_autocast_dtype(feats.device.type) != torch.bfloat16):
+        # traced graphs and float16 autocast: autograd's formulation
+        out = _bags_branch_major(feats, index, tap_w, weight, bias, counts,
+                                 max_chunk_elements)
+        return torch.relu(out) if relu else out
+    if autocast:
         matmul_dtype = torch.bfloat16      # bf16 autocast: the tiles' products in bf16
-    if torch.compiler.is_compiling():      # traced graphs: autograd's formulation
-        return _per_video(taps_linear_bags, feats, index, tap_w, weight, counts,
-                          max_chunk_elements)
-    b, c, t = feats.shape
-    n, g, num_bins, k = index.shape[1:]
-    out_dim = weight.shape[2]
-    per_bin = t * g * out_dim                              # values of Z per video and bin
+    s = branches // g
+    per_bin = t * g * s * out_dim                          # values of Z per video and bin
     bins = _largest_divisor(num_bins, max_chunk_elements // per_bin)
     videos = 1 if counts is not None else _largest_divisor(
         b, max_chunk_elements // (per_bin * bins))
+    groups = list(counts) if counts is not None else [videos * n] * (b // videos)
     nj = num_bins // bins
-    # [nj, C, G * bins * O]: the columns of W one tile of bins reads, (branch, bin, out)
-    w_t = weight.view(g, nj, bins, c, out_dim).permute(1, 3, 0, 2, 4).reshape(nj, c, -1)
-    if counts is not None:             # video by video, one W layout for all of them
-        return _per_video(lambda f, i, w, *_: _tiles(f, i, w, w_t, 1, bins, matmul_dtype),
-                          feats, index, tap_w, weight, counts, max_chunk_elements)
-    return _tiles(feats, index, tap_w, w_t, videos, bins, matmul_dtype)
+    # Z rows of a tile: ((video_in_tile * T + t) * G + group) * bins + bin_in_tile;
+    # int32 indices (half the memory of the bookkeeping) whenever they fit
+    idx = torch.int32 if b * t * g * num_bins * k < 2**31 and rows_in * n * g * num_bins * k \
+        < 2**31 else torch.int64
+    dev = feats.device
+    video = (torch.arange(rows_in, device=dev, dtype=idx) % videos).view(rows_in, 1, 1, 1, 1)
+    group = torch.arange(g, device=dev, dtype=idx).view(1, 1, g, 1, 1)
+    jbin = (torch.arange(num_bins, device=dev, dtype=idx) % bins).view(1, 1, 1, num_bins, 1)
+    rows = ((video * t + index.to(idx)) * g + group) * bins + jbin
+    # bin-tile-major [nj, M * G * bins * taps]: a tile's bags are a contiguous range
+    tile_major = (rows_in * n, g, nj, bins, k)
+    rows = rows.view(tile_major).permute(2, 0, 1, 3, 4).reshape(nj, -1)
+    tap_w = tap_w.to(feats.dtype).reshape(tile_major).permute(2, 0, 1, 3, 4).reshape(nj, -1)
+    xt = feats.transpose(1, 2).reshape(len(groups), videos * t, c)
+    return _TiledTapsLinear.apply(xt, weight, bias, rows, tap_w,
+                                  (tuple(groups), g, s, bins, k, relu), matmul_dtype,
+                                  torch.is_grad_enabled())
 
 
-def _per_video(fn, feats, index, tap_w, weight, counts, max_chunk_elements):
-    """``fn`` on each video's packed proposals (see :func:`taps_linear`'s ``counts``)."""
+def _bags_branch_major(feats, index, tap_w, weight, bias, counts, max_chunk_elements):
+    """:func:`taps_linear` through :func:`taps_linear_bags` (autograd), per video
+    for packed proposals, in :func:`taps_linear`'s layout."""
+    g, num_bins, c = index.shape[2], index.shape[3], feats.shape[1]
+    s, out_dim = weight.shape[0] // g, weight.shape[2]
+    wide = weight.reshape(g, s, num_bins * c, out_dim).transpose(1, 2).reshape(
+        g, num_bins * c, s * out_dim)                  # the S branches side by side
     if counts is None:
-        return fn(feats, index, tap_w, weight, max_chunk_elements)
-    parts, lo = [], 0
-    for v, cnt in enumerate(counts):
-        if cnt:
-            parts.append(fn(feats[v:v + 1], index[:, lo:lo + cnt], tap_w[:, lo:lo + cnt],
-                            weight, max_chunk_elements))
-        lo += cnt
-    return torch.cat(parts, dim=1)
+        out = taps_linear_bags(feats, index, tap_w, wide, max_chunk_elements)
+    else:
+        parts, lo = [], 0
+        for v, cnt in enumerate(counts):
+            if cnt:
+                parts.append(taps_linear_bags(feats[v:v + 1], index[:, lo:lo + cnt],
+                                              tap_w[:, lo:lo + cnt], wide,
+                                              max_chunk_elements))
+            lo += cnt
+        out = torch.cat(parts, dim=1)
+    out = out.reshape(-1, g * s, out_dim).transpose(0, 1)
+    return out if bias is None else out + bias
 
 
-def _tiles(feats: Tensor, index: Tensor, tap_w: Tensor, w_t: Tensor, videos: int, bins: int,
-           matmul_dtype: Optional[torch.dtype]) -> Tensor:
-    """:func:`taps_linear`'s tiles of ``videos`` videos x ``bins`` bins; ``w_t``: the
-    weight as ``[nj, C, G * bins * O]``."""
-    b, c, t = feats.shape
-    n, g, num_bins, k = index.shape[1:]
-    out_dim = w_t.shape[2] // (g * bins)
-    nv, nj = b // videos, num_bins // bins
-    # Z rows of a tile: ((video_in_tile * T + t) * G + branch) * bins_in_tile + bin_in_tile
-    video = (torch.arange(b, device=feats.device) % videos).view(b, 1, 1, 1, 1)
-    branch = torch.arange(g, device=feats.device).view(1, 1, g, 1, 1)
-    jbin = (torch.arange(num_bins, device=feats.device) % bins).view(1, 1, 1, num_bins, 1)
-    rows = ((video * t + index) * g + branch) * bins + jbin
-    # tile-major order [nv, nj, videos, N, G, bins, taps]: each tile's bags contiguous
-    tile_major = (nv, videos, n, g, nj, bins, k)
-    rows = rows.view(tile_major).permute(0, 4, 1, 2, 3, 5, 6).reshape(nv * nj, -1)
-    tap_w = tap_w.to(feats.dtype).reshape(tile_major).permute(0, 4, 1, 2, 3, 5, 6)
-    tap_w = tap_w.reshape(nv * nj, -1)
-    xt = feats.transpose(1, 2).reshape(nv, videos * t, c)
-    out = _TiledTapsLinear.apply(xt, w_t, rows, tap_w, (videos * n * g, bins * k, out_dim),
-                                 matmul_dtype)
-    # [nv, videos * N * G, O] -> [B, N, G, O]
-    return out.view(b, n, g, out_dim)
+def _tile_weight(weight: Tensor, g: int, nj: int, bins: int, dtype) -> Tensor:
+    """``weight [G * S, nj * bins * C, O]`` -> ``[nj, C, G * bins * S * O]`` in
+    ``dtype``: the columns tile ``j`` of bins multiplies (group, bin, branch, output)."""
+    branches, rows, out_dim = weight.shape
+    s, c = branches // g, rows // (nj * bins)
+    w = weight.reshape(g, s, nj, bins, c, out_dim).permute(2, 4, 0, 3, 1, 5)
+    return w.to(dtype).reshape(nj, c, -1)
+
+
+def _untile_weight(w_t: Tensor, g: int, bins: int, shape) -> Tensor:
+    """Inverse of :func:`_tile_weight` (the same permutation: it is an involution)."""
+    nj, c = w_t.shape[:2]
+    branches, out_dim = shape[0], shape[2]
+    return w_t.view(nj, c, g, bins, branches // g, out_dim).permute(
+        2, 4, 0, 3, 1, 5).reshape(shape)
 
 
 class _TiledTapsLinear(torch.autograd.Function):
-    """:func:`taps_linear`'s tiles: ``xt [nv, V*T, C]``, ``w_t [nj, C, G*J*O]``,
-    ``rows``/``tap_w [nv*nj, V*N*G*J*taps]`` -> ``[nv, V*N*G, O]``; with a
-    ``matmul_dtype`` the products and tap sums run in it, the accumulators in
-    ``xt``'s dtype."""
+    """:func:`taps_linear`'s tiles: ``xt [nv, V*T, C]`` (one tile row per group of
+    videos), ``weight [G*S, bins*C, O]``, ``bias``, ``rows``/``tap_w``
+    ``[nj, M*G*bins*taps]`` (bin-tile-major) -> ``[G*S, M, O]``. ``meta``: the
+    proposals of each video group, ``G``, ``S``, bins per tile, taps per bin and
+    whether a ReLU follows. ``grad_mode``: the caller's (inside ``forward`` it is
+    off, and ``needs_input_grad`` ignores it), so that inference builds no
+    backward bookkeeping.
+    With a ``matmul_dtype`` the products and tap sums run in it, the accumulators
+    in ``xt``'s dtype (the weight's gradient in the weight's)."""
 
     @staticmethod
-    def forward(ctx, xt, w_t, rows, tap_w, dims, matmul_dtype=None):
-        bags, per_bag, out_dim = dims
-        nv, nj = xt.shape[0], w_t.shape[0]
-        out = xt.new_empty(nv, bags, out_dim)
-        xc, wc, twc = xt, w_t, tap_w
-        if matmul_dtype is not None:
-            xc, wc, twc = xt.to(matmul_dtype), w_t.to(matmul_dtype), tap_w.to(matmul_dtype)
-        for v in range(nv):
+    def forward(ctx, xt, weight, bias, rows, tap_w, meta, matmul_dtype=None, grad_mode=True):
+        groups, g, s, bins, k, relu = meta
+        nj, out_dim, per_bag = rows.shape[0], weight.shape[2], bins * k
+        m = sum(groups)
+        out = xt.new_empty(g * s, m, out_dim)
+        dtype = matmul_dtype or xt.dtype
+        xc, twc = xt.to(dtype), tap_w.to(dtype)
+        w_t = _tile_weight(weight, g, nj, bins, dtype)
+        bias_rows = None if bias is None else bias.reshape(g * s, out_dim).to(out.dtype)
+        r0 = 0
+        for v, rows_v in enumerate(groups):
+            if not rows_v:
+                continue
+            e0, e1 = r0 * g * per_bag, (r0 + rows_v) * g * per_bag
+            acc = None             # the group's bags [rows_v * G, S * O], summed over tiles
             for j in range(nj):
-                z = (xc[v] @ wc[j]).view(-1, out_dim)
+                z = (xc[v] @ w_t[j]).view(-1, s * out_dim)
                 part = torch.nn.functional.embedding_bag(
-                    rows[v * nj + j].view(bags, per_bag), z,
-                    per_sample_weights=twc[v * nj + j].view(bags, per_bag), mode='sum')
-                if j == 0:
-                    out[v] = part
-                else:
-                    out[v] += part
-        if any(ctx.needs_input_grad[:2]):
-            # the transposed bags: each Z row's (proposal bag, weight) entries, sorted
-            # by row once for all tiles (searchsorted: no host synchronisation)
-            z_rows = xt.shape[1] * w_t.shape[2] // out_dim
-            key = rows + torch.arange(nv * nj, device=rows.device).view(-1, 1) * z_rows
-            key, order = torch.sort(key.view(-1), stable=True)
-            order = order.view(nv * nj, -1)
-            bag_of = (order % rows.shape[1]) // per_bag
-            starts = torch.arange(nv * nj * z_rows + 1, device=rows.device)
-            offsets = torch.searchsorted(key, starts)
-            weights = twc.reshape(-1)[order.view(-1)].view(nv * nj, -1)
-            ctx.save_for_backward(xc, wc, bag_of, weights, offsets)
-        ctx.dims = (nv, nj, out_dim, xt.dtype, w_t.dtype)
+                    rows[j, e0:e1].view(-1, per_bag), z,
+                    per_sample_weights=twc[j, e0:e1].view(-1, per_bag), mode='sum')
+                acc = part.to(out.dtype) if acc is None else acc.add_(part)
+            acc = acc.view(rows_v, g * s, out_dim)
+            if bias_rows is not None:
+                acc += bias_rows
+            if relu:
+                acc.relu_()
+            out[:, r0:r0 + rows_v].copy_(acc.transpose(0, 1))   # branch-major [G*S, M, O]
+            r0 += rows_v
+        if grad_mode and any(ctx.needs_input_grad[:2]):
+            # the transposed bags: each Z row's (bag, weight) entries, sorted by
+            # (video group, bin tile, Z row) once for all tiles (no host sync)
+            z_rows = xt.shape[1] * g * bins
+            dev, idx = rows.device, rows.dtype
+            if len(set(groups)) == 1:      # equal groups (training): arithmetic only
+                group_of = torch.arange(m, device=dev, dtype=idx) // groups[0]
+                first_bag = torch.arange(len(groups), device=dev, dtype=idx) * (groups[0] * g)
+            else:
+                sizes = torch.tensor(groups, device=dev, dtype=idx)
+                group_of = torch.repeat_interleave(
+                    torch.arange(len(groups), device=dev, dtype=idx), sizes, output_size=m)
+                first_bag = (torch.cumsum(sizes, 0, dtype=idx) - sizes) * g
+            entry_group = group_of.repeat_interleave(g * per_bag)         # [E]
+            tile = entry_group.view(1, -1) * nj + torch.arange(nj, device=dev,
+                                                               dtype=idx).view(-1, 1)
+            key, order = torch.sort((tile * z_rows + rows).view(-1), stable=True)
+            del tile
+            offsets = torch.searchsorted(
+                key, torch.arange(len(groups) * nj * z_rows + 1, device=dev, dtype=idx),
+                out_int32=idx == torch.int32)
+            del key
+            weights = twc.reshape(-1)[order]
+            entry = order.to(idx) % rows.shape[1]
+            del order
+            bag_of = entry // per_bag - first_bag[entry_group[entry]]      # within its group
+            del entry
+            ctx.save_for_backward(xc, weight, bag_of, weights, offsets, out if relu else None)
+        elif grad_mode and ctx.needs_input_grad[2]:   # the bias alone
+            ctx.save_for_backward(None, None, None, None, None, out if relu else None)
+        ctx.meta = (groups, g, s, bins, per_bag, nj, xt.dtype, bias is not None, relu)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        xt, w_t, bag_of, weights, offsets = ctx.saved_tensors   # in the products' dtype
-        nv, nj, out_dim, x_dtype, w_dtype = ctx.dims
-        mixed = xt.dtype != x_dtype or w_t.dtype != w_dtype
-        z_rows = xt.shape[1] * w_t.shape[2] // out_dim
-        grad_out = grad_out.to(xt.dtype).contiguous()
-        gx = xt.new_zeros(xt.shape, dtype=x_dtype) if ctx.needs_input_grad[0] else None
-        gw = w_t.new_zeros(w_t.shape, dtype=w_dtype) if ctx.needs_input_grad[1] else None
-        for v in range(nv):
+        xc, weight, bag_of, weights, offsets, out = ctx.saved_tensors   # products' dtype
+        groups, g, s, bins, per_bag, nj, x_dtype, has_bias, relu = ctx.meta
+        out_dim = grad_out.shape[-1]
+        grads = grad_out.reshape(g, s, -1, out_dim)
+        if relu:
+            out = out.view(g, s, -1, out_dim)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        need_b = has_bias and ctx.needs_input_grad[2]
+        gx = gw = gb = w_t = None
+        if need_x or need_w:
+            dtype = xc.dtype
+            mixed = dtype != x_dtype or dtype != weight.dtype
+            z_rows = xc.shape[1] * g * bins
+            w_t = _tile_weight(weight, g, nj, bins, dtype)
+            gx = xc.new_zeros(xc.shape, dtype=x_dtype) if need_x else None
+            gw = w_t.new_zeros(w_t.shape, dtype=weight.dtype) if need_w else None
+        if need_b:
+            gb = grad_out.new_zeros(g, s, out_dim)
+        r0 = lo = 0
+        for v, rows_v in enumerate(groups):
+            if not rows_v:
+                continue
+            grad_v = grads[:, :, r0:r0 + rows_v]                      # [G, S, rows_v, O]
+            if relu:        # the ReLU's mask, one group at a time
+                grad_v = grad_v * (out[:, :, r0:r0 + rows_v] > 0)
+            if need_b:
+                gb += grad_v.sum(2)
+            r0 += rows_v
+            if w_t is None:
+                continue
+            # this group's output gradient as bags [rows_v * G, S * O]
+            grad_v = grad_v.permute(2, 0, 1, 3).to(dtype).reshape(rows_v * g, s * out_dim)
+            size = rows_v * g * per_bag
             for j in range(nj):
                 tile = v * nj + j
                 off = offsets[tile * z_rows:(tile + 1) * z_rows + 1]
                 dz = torch.nn.functional.embedding_bag(
-                    bag_of[tile], grad_out[v], off - off[0], per_sample_weights=weights[tile],
-                    mode='sum', include_last_offset=True).view(xt.shape[1], -1)
+                    bag_of[lo:lo + size], grad_v, off - lo,
+                    per_sample_weights=weights[lo:lo + size], mode='sum',
+                    include_last_offset=True).view(xc.shape[1], -1)
+                lo += size
                 if gw is not None:
                     if mixed:
-                        gw[j] += xt[v].t() @ dz
+                        gw[j] += xc[v].t() @ dz
                     else:
-                        gw[j].addmm_(xt[v].t(), dz)
+                        gw[j].addmm_(xc[v].t(), dz)
                 if gx is not None:
                     if mixed:
                         gx[v] += dz @ w_t[j].t()
                     else:
                         gx[v].addmm_(dz, w_t[j].t())
-        return gx, gw, None, None, None, None
+        if gw is not None:
+            gw = _untile_weight(gw, g, bins, weight.shape)
+        if gb is not None:
+            gb = gb.view(g * s, 1, out_dim)
+        return gx, gw, gb, None, None, None, None, None
 
 
 def taps_linear_bags(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,

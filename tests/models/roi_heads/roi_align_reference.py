@@ -19,5 +19,5 @@ def roi_align_linear(feats: Tensor, regions: Tensor, weight: Tensor, num_bins: i
     b, n = regions.shape[:2]
     index, tap_w = interpolation_taps(regions, feats.shape[2], num_bins, samples_per_bin)
     out = taps_linear(feats, index.unsqueeze(2), tap_w.unsqueeze(2), weight[None],
-                      max_chunk_elements)
+                      max_chunk_elements)                                # [1, B * N, O]
     return out.view(b, n, -1)

@@ -193,7 +193,7 @@ def test_multi_region_taps_and_branches_equal_single_region_calls():
         got = taps_linear(feats, torch.stack([s_idx, e_idx], 2), torch.stack([s_w, e_w], 2),
                           weight, chunk)
         ref = torch.stack([roi_align_linear(feats, regions[:, :, g], weight[g], 4, 2)
-                           for g in range(2)], dim=2)
+                           for g in range(2)]).view(2, 6, 7)     # [G, B * N, O]
         assert torch.allclose(got, ref, atol=1e-12)
         g = torch.randn_like(got)
         for a, b in zip(torch.autograd.grad(got, (feats, weight), g),
@@ -286,33 +286,96 @@ def test_feature_guided_dps_on_roi_features_trains_and_is_seeded(sampler):
         assert not torch.equal(c[0], a[0]) and not torch.equal(c[1], a[1])
 
 
+def _materialised_first_layer(feats, index, tap_w, weight, bias):
+    """Reference of taps_linear: the RoI features gathered, then each branch's
+    product (``[G * S, B * N, O]``)."""
+    from etad_mmaction.models.roi_heads.temporal_roi_extractor import TemporalRoIExtractor
+    roi = TemporalRoIExtractor.gather(feats, (index, tap_w))            # [G, B*N, bins*C]
+    s = weight.shape[0] // roi.shape[0]
+    out = torch.bmm(roi.repeat_interleave(s, dim=0), weight)
+    return out if bias is None else out + bias
+
+
+@pytest.mark.parametrize('groups,branches', [(2, 1), (1, 3), (2, 2)])
 @pytest.mark.parametrize('chunk', [None, 1, 12 * 2 * 6, 12 * 2 * 6 * 2 * 3, 1 << 40])
-def test_tiled_roi_layer_equals_the_autograd_bags(chunk):
-    """taps_linear (tiles of videos x bins, hand-written backward) == the previous
-    embedding_bag formulation differentiated by autograd (float64, values and
-    gradients), for every tiling: one bin of one video, several bins, several videos,
-    one tile; the taps include regions past both ends (zero weights, clamped rows)."""
-    from etad_mmaction.models.utils.roi_align import (interpolation_taps, taps_linear,
-                                                      taps_linear_bags)
+def test_tiled_roi_layer_equals_the_materialised_layer(chunk, groups, branches):
+    """taps_linear (tiles of videos x bins, hand-written backward, output branch-major
+    with the bias added) == the RoI features gathered and multiplied (float64, values
+    and the gradients of features, weight and bias), for every tiling: one bin of one
+    video, several bins, several videos, one tile; G tap groups read by S branches
+    each; the taps include regions past both ends (zero weights, clamped rows)."""
+    from etad_mmaction.models.utils.roi_align import interpolation_taps, taps_linear
     torch.manual_seed(0)
-    b, n, g, bins, c, o, t = 4, 7, 2, 6, 5, 6, 12
+    b, n, g, s, bins, c, o, t = 4, 7, groups, branches, 6, 5, 6, 12
     feats = torch.randn(b, c, t, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(g, bins * c, o, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(g * s, bins * c, o, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(g * s, 1, o, dtype=torch.float64, requires_grad=True)
     regions = torch.sort(torch.rand(b, n, g, 2, dtype=torch.float64) * (t + 8) - 4,
                          dim=-1).values
     index, tap_w = interpolation_taps(regions, t, bins, 2)
-    got = taps_linear(feats, index, tap_w, weight, chunk)
-    ref = taps_linear_bags(feats, index, tap_w, weight)
-    assert got.shape == (b, n, g, o)
+    got = taps_linear(feats, index, tap_w, weight, chunk, bias=bias)
+    ref = _materialised_first_layer(feats, index, tap_w, weight, bias)
+    assert got.shape == (g * s, b * n, o)
     assert torch.allclose(got, ref, rtol=0, atol=1e-12)
     grad = torch.randn_like(got)
-    ref_grads = torch.autograd.grad(ref, (feats, weight), grad)
-    for a, r in zip(torch.autograd.grad(got, (feats, weight), grad), ref_grads):
+    ref_grads = torch.autograd.grad(ref, (feats, weight, bias), grad)
+    for a, r in zip(torch.autograd.grad(got, (feats, weight, bias), grad), ref_grads):
         assert torch.allclose(a, r, rtol=0, atol=1e-12)
-    # only the features need a gradient: the weight's is not computed
+    # only the features need a gradient: the others are not computed; no bias
     fixed = weight.detach()
-    (gx,) = torch.autograd.grad(taps_linear(feats, index, tap_w, fixed, chunk), feats, grad)
+    out = taps_linear(feats, index, tap_w, fixed, chunk)
+    assert torch.allclose(out, ref - bias, rtol=0, atol=1e-12)
+    (gx,) = torch.autograd.grad(out, feats, grad)
     assert torch.allclose(gx, ref_grads[0], rtol=0, atol=1e-12)
+    # packed proposals of uneven counts (a video with none): each video on its own
+    counts = [3, 0, 7, 5]
+    keep = torch.cat([torch.arange(k) + v * n for v, k in enumerate(counts)])
+    packed = taps_linear(feats, index.flatten(0, 1)[keep][None],
+                         tap_w.flatten(0, 1)[keep][None], weight, chunk, counts=counts,
+                         bias=bias)
+    assert torch.allclose(packed, ref[:, keep].detach(), rtol=0, atol=1e-12)
+    ref = _materialised_first_layer(feats, index, tap_w, weight, bias)[:, keep]
+    ref_grads = torch.autograd.grad(ref, (feats, weight, bias), grad[:, keep])
+    for a, r in zip(torch.autograd.grad(packed, (feats, weight, bias), grad[:, keep]),
+                    ref_grads):
+        assert torch.allclose(a, r, rtol=0, atol=1e-12)
+    # relu=True: the activations, and the mask applied to every gradient (the bias's
+    # alone too)
+    act = taps_linear(feats, index, tap_w, weight, chunk, bias=bias, relu=True)
+    ref = torch.relu(_materialised_first_layer(feats, index, tap_w, weight, bias))
+    assert 0 < (act == 0).float().mean() < 1 and torch.allclose(act, ref, rtol=0, atol=1e-12)
+    ref_grads = torch.autograd.grad(ref, (feats, weight, bias), grad)
+    for a, r in zip(torch.autograd.grad(act, (feats, weight, bias), grad), ref_grads):
+        assert torch.allclose(a, r, rtol=0, atol=1e-12)
+    act = taps_linear(feats.detach(), index, tap_w, fixed, chunk, bias=bias, relu=True)
+    (gb,) = torch.autograd.grad(act, bias, grad)
+    assert torch.allclose(gb, ref_grads[2], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match='counts'):
+        taps_linear(feats, index, tap_w, weight, chunk, counts=counts)
+    with pytest.raises(ValueError, match='does not fit'):
+        taps_linear(feats, index, tap_w, weight[:, 1:], chunk)
+
+
+@pytest.mark.parametrize('chunk', [None, 12 * 2 * 6])
+def test_tiled_roi_layer_equals_the_autograd_bags(chunk):
+    """The traced path (:func:`taps_linear_bags`, autograd; used under torch.compile
+    and float16 autocast) gives taps_linear's values and gradients."""
+    from etad_mmaction.models.utils import roi_align
+    torch.manual_seed(0)
+    b, n, g, s, bins, c, o, t = 3, 5, 1, 3, 6, 5, 4, 12
+    feats = torch.randn(b, c, t, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(g * s, bins * c, o, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(g * s, 1, o, dtype=torch.float64, requires_grad=True)
+    regions = torch.sort(torch.rand(b, n, g, 2, dtype=torch.float64) * (t + 8) - 4,
+                         dim=-1).values
+    index, tap_w = roi_align.interpolation_taps(regions, t, bins, 2)
+    got = roi_align.taps_linear(feats, index, tap_w, weight, chunk, bias=bias)
+    traced = roi_align._bags_branch_major(feats, index, tap_w, weight, bias, None, chunk)
+    assert torch.allclose(got, traced, rtol=0, atol=1e-12)
+    grad = torch.randn_like(got)
+    for a, r in zip(torch.autograd.grad(got, (feats, weight, bias), grad),
+                    torch.autograd.grad(traced, (feats, weight, bias), grad)):
+        assert torch.allclose(a, r, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize('chunk', [None, 12 * 2 * 6])
@@ -327,7 +390,7 @@ def test_tiled_roi_layer_bf16_option(chunk):
     weight = torch.randn(g, bins * c, o, requires_grad=True)
     regions = torch.sort(torch.rand(b, n, g, 2) * (t + 8) - 4, dim=-1).values
     index, tap_w = interpolation_taps(regions, t, bins, 2)
-    grad = torch.randn(b, n, g, o)
+    grad = torch.randn(g, b * n, o)
     exact = taps_linear(feats, index, tap_w, weight, chunk)
     half = taps_linear(feats, index, tap_w, weight, chunk, torch.bfloat16)
     assert half.dtype == torch.float32
@@ -370,3 +433,47 @@ def test_stage_head_roi_matmul_dtype_config():
         ProposalEvaluationHead(**kw, roi_matmul_dtype='float16')
     with pytest.raises(ValueError, match='fused_roi'):
         ProposalEvaluationHead(**kw, roi_matmul_dtype='bfloat16', fused_roi=False)
+
+
+@pytest.mark.parametrize('fused', [True, False])
+@pytest.mark.parametrize('shared', [True, False])
+def test_scoring_only_leaves_out_the_start_end_classifier_alone(fused, shared):
+    """scoring_only (inference) skips the start/end classifier branch: every other
+    output is the full forward's, to float rounding (fused and materialised RoI
+    layers, shared or separate first extended layer), and the predictions of the
+    detector equal those of a forward that runs every branch."""
+    from etad_mmaction.models.roi_heads import ProposalEvaluationHead
+    from etad_mmaction.models.roi_heads.temporal_roi_extractor import TemporalRoIExtractor
+    torch.manual_seed(0)
+    head = ProposalEvaluationHead(in_channels=16, roi_channels=8, hidden_dims=(32, 16),
+                                  boundary_bins=4, extended_bins=8, num_groups=None,
+                                  fused_roi=fused, shared_extended_layer=shared)
+    extractor = TemporalRoIExtractor(extended_bins=8, boundary_bins=4)
+    proposals = torch.sort(torch.rand(2, 10, 2) * 12, dim=-1).values
+    taps = extractor(proposals, 12)
+    x = head.stage_features(torch.randn(2, 16, 12))
+    with torch.no_grad():
+        full, part = head(x, proposals, taps), head(x, proposals, taps, scoring_only=True)
+    assert set(full) - set(part) == {'start_prob', 'end_prob'}
+    for key, value in part.items():
+        torch.testing.assert_close(value, full[key], rtol=1e-6, atol=1e-6)
+    # the detector's predictions: the same as with every branch run
+    model = small_model().eval()
+    feats = torch.randn(2, C, T)
+    samples = make_samples()
+    with torch.no_grad():
+        got = model(feats, samples, mode='predict')
+        stage_forward, asked = ProposalEvaluationHead.forward, []
+
+        def every_branch(self, *args, scoring_only=False, **kwargs):
+            asked.append(scoring_only)
+            return stage_forward(self, *args, **kwargs)
+        try:
+            ProposalEvaluationHead.forward = every_branch
+            ref = model(feats, samples, mode='predict')
+        finally:
+            ProposalEvaluationHead.forward = stage_forward
+    assert asked and all(asked)          # predict asked for the scoring branches only
+    for a, r in zip(got, ref):
+        torch.testing.assert_close(a.pred_instances.scores, r.pred_instances.scores)
+        torch.testing.assert_close(a.pred_instances.segments, r.pred_instances.segments)
