@@ -313,9 +313,11 @@ class _TiledTapsLinear(torch.autograd.Function):
             acc = acc.view(rows_v, g * s, out_dim)
             if bias_rows is not None:
                 acc += bias_rows
+            dst = out[:, r0:r0 + rows_v]                           # branch-major [G*S, M, O]
             if relu:
-                acc.relu_()
-            out[:, r0:r0 + rows_v].copy_(acc.transpose(0, 1))   # branch-major [G*S, M, O]
+                torch.clamp_min(acc.transpose(0, 1), 0, out=dst)
+            else:
+                dst.copy_(acc.transpose(0, 1))
             r0 += rows_v
         if grad_mode and any(ctx.needs_input_grad[:2]):
             # the transposed bags: each Z row's (bag, weight) entries, sorted by
@@ -368,22 +370,29 @@ class _TiledTapsLinear(torch.autograd.Function):
             w_t = _tile_weight(weight, g, nj, bins, dtype)
             gx = xc.new_zeros(xc.shape, dtype=x_dtype) if need_x else None
             gw = w_t.new_zeros(w_t.shape, dtype=weight.dtype) if need_w else None
-        if need_b:
-            gb = grad_out.new_zeros(g, s, out_dim)
+        if need_b:      # per group, summed at the end
+            gb = grad_out.new_empty(len(groups), g * s * out_dim)
+        if relu or w_t is not None:   # a group's gradient as bags [rows_v, G, S, O]
+            buf = grad_out.new_empty(max(groups), g, s, out_dim,
+                                     dtype=dtype if w_t is not None else grad_out.dtype)
         r0 = lo = 0
         for v, rows_v in enumerate(groups):
             if not rows_v:
+                if need_b:
+                    gb[v] = 0
                 continue
-            grad_v = grads[:, :, r0:r0 + rows_v]                      # [G, S, rows_v, O]
+            grad_v = grads[:, :, r0:r0 + rows_v].permute(2, 0, 1, 3)   # [rows_v, G, S, O]
             if relu:        # the ReLU's mask, one group at a time
-                grad_v = grad_v * (out[:, :, r0:r0 + rows_v] > 0)
+                grad_v = torch.mul(grad_v, out[:, :, r0:r0 + rows_v].permute(2, 0, 1, 3) > 0,
+                                   out=buf[:rows_v])
+            elif w_t is not None:
+                grad_v = buf[:rows_v].copy_(grad_v)
             if need_b:
-                gb += grad_v.sum(2)
+                torch.sum(grad_v.reshape(rows_v, -1), 0, out=gb[v])
             r0 += rows_v
             if w_t is None:
                 continue
-            # this group's output gradient as bags [rows_v * G, S * O]
-            grad_v = grad_v.permute(2, 0, 1, 3).to(dtype).reshape(rows_v * g, s * out_dim)
+            grad_v = grad_v.view(rows_v * g, s * out_dim)
             size = rows_v * g * per_bag
             for j in range(nj):
                 tile = v * nj + j
@@ -403,10 +412,11 @@ class _TiledTapsLinear(torch.autograd.Function):
                         gx[v] += dz @ w_t[j].t()
                     else:
                         gx[v].addmm_(dz, w_t[j].t())
+        del w_t                         # before the weight gradient's copy: a lower peak
         if gw is not None:
             gw = _untile_weight(gw, g, bins, weight.shape)
         if gb is not None:
-            gb = gb.view(g * s, 1, out_dim)
+            gb = gb.sum(0).view(g * s, 1, out_dim)
         return gx, gw, gb, None, None, None, None, None
 
 

@@ -399,6 +399,15 @@ def test_tiled_roi_layer_bf16_option(chunk):
         assert a.dtype == torch.float32
         rel = ((a - r).norm() / r.norm()).item()
         assert 1e-5 < rel < 2e-2, rel
+    # with the bias and the ReLU (mask and bias gradient from bf16 gradients)
+    bias = torch.randn(g, 1, o, requires_grad=True)
+    outs = [taps_linear(feats, index, tap_w, weight, chunk, dtype, bias=bias, relu=True)
+            for dtype in (torch.bfloat16, None)]
+    for a, r in zip((outs[0], *torch.autograd.grad(outs[0], (feats, weight, bias), grad)),
+                    (outs[1], *torch.autograd.grad(outs[1], (feats, weight, bias), grad))):
+        assert a.dtype == torch.float32
+        rel = ((a - r).norm() / r.norm()).item()
+        assert 1e-5 < rel < 2e-2, rel
     with pytest.raises(ValueError, match='matmul_dtype'):
         taps_linear(feats, index, tap_w, weight, chunk, torch.float16)
     # bf16 autocast (--amp on the CPU) takes the same bf16 tiles, also for bf16 features
