@@ -161,9 +161,9 @@ def taps_linear(feats: Tensor, index: Tensor, tap_w: Tensor, weight: Tensor,
     output is written in the layout the FC stacks read (branch-major, bias added,
     optionally activated in place), so the only tensors kept for the backward pass
     are the features, the taps' transposed bags, the weight itself and (with
-    ``relu``) the output, which the next layer keeps anyway. Exact: the same sums in
-    another order (float rounding). Under ``torch.compile``, :func:`taps_linear_bags`
-    (the autograd formulation) is traced instead.
+    ``relu``) the output, which the next layer keeps anyway. Exact: the same sums in another order
+    (float rounding). Under ``torch.compile``, :func:`taps_linear_bags` (the
+    autograd formulation) is traced instead.
 
     ``matmul_dtype=torch.bfloat16`` (an inexact option, off by default) takes the
     three products of ``Z`` (forward, ``dW``, ``dx``) and the sums over taps in
